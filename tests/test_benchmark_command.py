@@ -7,12 +7,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Count
 from django.utils import translation
 
 from archive.models import Document
 from consents.models import DisclosureConsent, InformationNotice
 from kanta.management.commands import benchmark_pages
 from kanta.models import AuditEvent, CareRelationship, Professional
+from prescriptions.models import Prescription, RenewalRequest, RenewalStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +75,25 @@ def test_benchmark_skips_a_page_whose_url_does_not_resolve_yet(monkeypatch, sett
 
     assert "citizen:not_built_yet: skipped, the URL name does not resolve" in output
     assert [match["page"] for match in LINE.finditer(output)] == ["citizen:records"]
+
+
+def test_benchmark_measures_the_prescription_pages_and_the_renewal_queue(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with translation.override("en"):
+        call_command("seed", "--persons", "60", "--prescriptions", "400", verbosity=0, stdout=StringIO())
+    assert RenewalRequest.objects.filter(status=RenewalStatus.SENT).exists()
+
+    output = run("--iterations", "2", "--warmup", "0", "--persons", "2")
+
+    lines = {match["page"]: match for match in LINE.finditer(output)}
+    assert set(lines) == {"citizen:prescriptions", "professional:pharmacy_person", "professional:renewals"}
+    for match in lines.values():
+        assert 0 < float(match["median"]) <= float(match["p95"])
+    # the busiest persons were measured, and the pharmacy read them through the gate like any search would
+    busiest = Prescription.objects.values("person").annotate(n=Count("id")).order_by("-n", "person")[:2]
+    pharmacist = Professional.objects.get(user__username=benchmark_pages.PHARMACIST_USERNAME)
+    for row in busiest:
+        assert (
+            CareRelationship.objects.active().filter(person=row["person"], confirmed_by=pharmacist).exists()
+        )
+    assert AuditEvent.objects.filter(professional=pharmacist, action="person.view").count() >= 2 * 2

@@ -2,12 +2,14 @@
 
 For the persons with the most documents in the current database it requests, through Django's test client
 (no network, no browser), the citizen's records page, the citizen's disclosure log and the professional's
-person overview, and prints the median and 95th percentile of the server time and the number of queries of
-each page. It is a management command rather than a script so that it runs against whatever database
+person overview; for the persons with the most prescriptions, the citizen's prescriptions page and the
+pharmacy's list after an identity-code search; and the renewal queue of the units with the most open
+requests. It prints the median and 95th percentile of the server time and the number of queries of each
+page. It is a management command rather than a script so that it runs against whatever database
 DATABASE_URL names, with the project's settings and middleware, exactly like a request to the server.
 
 It writes what a real session would: a benchmark professional (user, TOTP device, membership of the person's
-unit), the care relationship the overview needs, the person's information notice and health care consent so
+unit) and a benchmark pharmacist at a pharmacy, the care relationships the overview and the pharmacy list need, the person's information notice and health care consent so
 that the gate discloses other registers too, the citizen's user account, and the audit events and sessions
 of every request. Run it on a load-test database, not on production.
 """
@@ -45,9 +47,13 @@ from kanta.models import (
 BENCHMARK_USERNAME = "benchmark-professional"
 # A registration number no real professional has (Valvira numbers are digits only).
 BENCHMARK_REGISTRATION = "BENCH-0001"
+PHARMACIST_USERNAME = "benchmark-pharmacist"
+PHARMACIST_REGISTRATION = "BENCH-0002"
 # The pages, in the order they are measured: the overview first, so that the disclosure log has reads to show.
 PAGES = ("professional:person", "citizen:records", "citizen:disclosure_log")
-PROFESSIONAL_PAGES = {"professional:person"}
+# For the persons with the most prescriptions; the renewal queue of the units with the most open requests.
+PRESCRIPTION_PAGES = ("citizen:prescriptions", "professional:pharmacy_person", "professional:renewals")
+PROFESSIONAL_PAGES = {"professional:person", "professional:pharmacy_person", "professional:renewals"}
 
 
 @dataclass
@@ -60,7 +66,9 @@ class Subject:
 class Command(BaseCommand):
     help = (
         "Measure the server time (median, p95) and query count of the citizen records page, the citizen "
-        "disclosure log and the professional person overview for the persons with the most documents."
+        "disclosure log and the professional person overview for the persons with the most documents, of the "
+        "citizen prescriptions page and the pharmacy list for the persons with the most prescriptions, and of "
+        "the renewal queue of the units with the most open requests."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -72,26 +80,17 @@ class Command(BaseCommand):
         if iterations < 1 or warmup < 0 or persons < 1:
             raise CommandError(_("--iterations and --persons must be at least 1, --warmup at least 0."))
         subjects = self._subjects(persons)
-        if not subjects:
-            raise CommandError(_("No person has documents. Seed some first (manage.py seed --help)."))
-        pages = []
-        for name in PAGES:
-            try:
-                page_url(name, subjects[0].person)
-            except NoReverseMatch:
-                self.stdout.write(
-                    _("%(page)s: skipped, the URL name does not resolve (the page does not exist yet).")
-                    % {"page": name}
-                )
-            else:
-                pages.append(name)
-
-        self._header(subjects, iterations=iterations, warmup=warmup)
+        prescription_subjects = self._prescription_subjects(persons)
+        queues = self._renewal_queues(persons)
+        if not subjects and not prescription_subjects:
+            raise CommandError(
+                _("No person has documents or prescriptions. Seed some first (manage.py seed --help).")
+            )
+        self._header(subjects, prescription_subjects, iterations=iterations, warmup=warmup)
         professional, device = self._professional()
-        timings: dict[str, list[tuple[float, float, float]]] = {name: [] for name in pages}
-        queries: dict[str, set[int]] = {name: set() for name in pages}
-        # The test client answers for the host "testserver"; HTTPS settings stay as they are (secure=True).
-        with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+        runs: list[tuple[str, Client, str]] = []  # (page, signed-in client, URL), in the order measured
+        if subjects:
+            pages = self._resolving(PAGES, subjects[0].person)
             for subject in subjects:
                 self._prepare(subject, professional)
                 clients = {
@@ -100,12 +99,46 @@ class Command(BaseCommand):
                 }
                 for name in pages:
                     client = clients["professional" if name in PROFESSIONAL_PAGES else "citizen"]
-                    url = page_url(name, subject.person)
-                    seconds, count = self._measure(client, url, name, iterations=iterations, warmup=warmup)
-                    timings[name] += seconds
-                    queries[name].add(count)
+                    runs.append((name, client, page_url(name, subject.person)))
+        if prescription_subjects:
+            pages = self._resolving(PRESCRIPTION_PAGES, prescription_subjects[0])
+            pharmacist = self._pharmacist() if "professional:pharmacy_person" in pages else None
+            for person in prescription_subjects:
+                if "citizen:prescriptions" in pages:
+                    runs.append(
+                        (
+                            "citizen:prescriptions",
+                            self._citizen_client(person),
+                            page_url("citizen:prescriptions", person),
+                        )
+                    )
+                if pharmacist is not None:
+                    pharmacist_, pharmacist_device, pharmacy_unit = pharmacist
+                    self._prepare_pharmacy(person, pharmacist_, pharmacy_unit)
+                    client = self._professional_client(pharmacist_, pharmacist_device, pharmacy_unit)
+                    runs.append(
+                        (
+                            "professional:pharmacy_person",
+                            client,
+                            page_url("professional:pharmacy_person", person),
+                        )
+                    )
+            if "professional:renewals" in pages:
+                for unit in queues:
+                    professional.units.add(unit)
+                    client = self._professional_client(professional, device, unit)
+                    runs.append(("professional:renewals", client, reverse("professional:renewals")))
 
-        for name in pages:
+        timings: dict[str, list[tuple[float, float, float]]] = {}
+        queries: dict[str, set[int]] = {}
+        # The test client answers for the host "testserver"; HTTPS settings stay as they are (secure=True).
+        with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+            for name, client, url in runs:
+                seconds, count = self._measure(client, url, name, iterations=iterations, warmup=warmup)
+                timings.setdefault(name, []).extend(seconds)
+                queries.setdefault(name, set()).add(count)
+
+        for name in timings:
             samples = sorted(total for total, _sql, _cpu in timings[name])
             sql = [sql for _total, sql, _cpu in timings[name]]
             cpu = [cpu for _total, _sql, cpu in timings[name]]
@@ -125,6 +158,21 @@ class Command(BaseCommand):
                     "samples": len(samples),
                 }
             )
+
+    def _resolving(self, names: tuple[str, ...], person: Person) -> list[str]:
+        """The pages whose URL names resolve; a line for each that does not (the page is not built yet)."""
+        pages = []
+        for name in names:
+            try:
+                page_url(name, person)
+            except NoReverseMatch:
+                self.stdout.write(
+                    _("%(page)s: skipped, the URL name does not resolve (the page does not exist yet).")
+                    % {"page": name}
+                )
+            else:
+                pages.append(name)
+        return pages
 
     # -- the data -------------------------------------------------------------------------------------------
 
@@ -165,37 +213,100 @@ class Command(BaseCommand):
                 subjects.append(Subject(person=person, documents=row["documents"], unit=unit))
         return subjects
 
-    def _header(self, subjects: list[Subject], *, iterations: int, warmup: int) -> None:
-        document = apps.get_model("archive", "Document")
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # The planner's estimate: counting ten million rows would take longer than the benchmark.
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [document._meta.db_table],
-                )
-                estimate = max(cursor.fetchone()[0], 0)
-        else:
-            estimate = document.objects.count()
+    def _header(
+        self, subjects: list[Subject], prescription_subjects: list[Person], *, iterations: int, warmup: int
+    ) -> None:
         load = " ".join(f"{value:.2f}" for value in os.getloadavg())
         self.stdout.write(
-            _("Database %(name)s: about %(documents)s documents. Load average: %(load)s.")
-            % {"name": connection.settings_dict["NAME"], "documents": f"{estimate:,}", "load": load}
+            _(
+                "Database %(name)s: about %(documents)s documents, %(prescriptions)s prescriptions, "
+                "%(dispensings)s dispensings. Load average: %(load)s."
+            )
+            % {
+                "name": connection.settings_dict["NAME"],
+                "documents": f"{estimated_rows('archive', 'Document'):,}",
+                "prescriptions": f"{estimated_rows('prescriptions', 'Prescription'):,}",
+                "dispensings": f"{estimated_rows('prescriptions', 'Dispensing'):,}",
+                "load": load,
+            }
         )
         self.stdout.write(
             _(
-                "Persons: %(count)s, with %(documents)s current documents; %(iterations)s timed requests per page "
-                "and person after %(warmup)s warm-up requests."
+                "Persons: %(count)s, with %(documents)s current documents; %(prescribed)s with %(prescriptions)s "
+                "prescriptions. %(iterations)s timed requests per page and person after %(warmup)s warm-up "
+                "requests."
             )
             % {
                 "count": len(subjects),
-                "documents": ", ".join(str(s.documents) for s in subjects),
+                "documents": ", ".join(str(s.documents) for s in subjects) or "-",
+                "prescribed": len(prescription_subjects),
+                "prescriptions": ", ".join(str(p.prescription_count) for p in prescription_subjects) or "-",
                 "iterations": iterations,
                 "warmup": warmup,
             }
         )
         if settings.DEBUG:
             self.stdout.write(_("DEBUG is on: every query is also kept in memory, so the times are higher."))
+
+    def _prescription_subjects(self, count: int) -> list[Person]:
+        """The persons with the most prescriptions, each with `prescription_count` set."""
+        prescription = apps.get_model("prescriptions", "Prescription")
+        top = list(
+            prescription.objects.values("person_id")
+            .annotate(prescriptions=Count("id"))
+            .order_by("-prescriptions", "person_id")[:count]
+        )
+        found = Person.objects.in_bulk([row["person_id"] for row in top])
+        subjects = []
+        for row in top:
+            person = found[row["person_id"]]
+            person.prescription_count = row["prescriptions"]
+            subjects.append(person)
+        return subjects
+
+    def _renewal_queues(self, count: int) -> list[Unit]:
+        """The units with the most open renewal requests."""
+        request = apps.get_model("prescriptions", "RenewalRequest")
+        top = (
+            request.objects.filter(status="sent")
+            .values("unit_id")
+            .annotate(requests=Count("id"))
+            .order_by("-requests", "unit_id")
+            .values_list("unit_id", flat=True)[:count]
+        )
+        found = Unit.objects.in_bulk(list(top))
+        return [found[unit_id] for unit_id in top]
+
+    def _pharmacist(self):
+        """The benchmark pharmacist, its TOTP device and the pharmacy unit it works at; None without one."""
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        unit = Unit.objects.filter(organisation__kind=OrganisationKind.PHARMACY).order_by("id").first()
+        if unit is None:
+            self.stdout.write(_("professional:pharmacy_person: skipped, there is no pharmacy."))
+            return None
+        user, _created = User.objects.get_or_create(
+            username=PHARMACIST_USERNAME, defaults={"first_name": "Benchmark", "last_name": "Pharmacist"}
+        )
+        if user.has_usable_password():
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        pharmacist, _created = Professional.objects.get_or_create(
+            user=user,
+            defaults={"registration_number": PHARMACIST_REGISTRATION, "profession": Profession.PHARMACIST},
+        )
+        pharmacist.units.add(unit)
+        device, _created = TOTPDevice.objects.get_or_create(
+            user=user, name="benchmark", defaults={"confirmed": True}
+        )
+        return pharmacist, device, unit
+
+    def _prepare_pharmacy(self, person: Person, pharmacist: Professional, unit: Unit) -> None:
+        """What the pharmacy's identity-code search confirms: the customer at the counter."""
+        from kanta import services
+
+        actor = audit.Actor(user=pharmacist.user, professional=pharmacist, unit=unit)
+        services.care_relationship_confirm(actor=actor, person=person, reason=CareReason.DISPENSING)
 
     def _professional(self):
         from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -312,9 +423,22 @@ class SqlTimer:
 
 
 def page_url(name: str, person: Person) -> str:
-    return (
-        reverse(name, kwargs={"public_id": person.public_id}) if name in PROFESSIONAL_PAGES else reverse(name)
-    )
+    """The page's URL: the professional's pages of a person name the person, the citizen's are her own."""
+    if name in PROFESSIONAL_PAGES and name != "professional:renewals":
+        return reverse(name, args=[person.public_id])
+    return reverse(name)
+
+
+def estimated_rows(app_label: str, model_name: str) -> int:
+    """The planner's row estimate of a table: counting ten million rows would take longer than the run."""
+    model = apps.get_model(app_label, model_name)
+    if connection.vendor != "postgresql":
+        return model.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table]
+        )
+        return max(cursor.fetchone()[0], 0)
 
 
 def percentile(samples: list[float], share: float) -> float:

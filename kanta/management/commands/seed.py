@@ -2,6 +2,11 @@
 
 See docs/operations.md ("Synthetic data") for what it writes and how fast. Everything is written in one
 transaction: a failed or interrupted run leaves nothing behind, so the next run starts from the same offset.
+
+Apps above kanta add their own data through a `seeding` module (prescriptions/seeding.py), found by name
+like `demo_content`: it adds its options (`add_arguments`), checks them before anything is written
+(`plan`), writes in this command's transaction after the persons and documents (`seed`) and describes what
+it wrote (`report`, `summary`).
 """
 
 from __future__ import annotations
@@ -15,17 +20,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import import_module
+from types import ModuleType
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import module_has_submodule
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
-from kanta import audit
+from kanta import audit, bulkload
 from kanta.identity_code import check_character
 from kanta.models import (
     AuditCategory,
@@ -144,10 +153,12 @@ class Command(BaseCommand):
             "--keep-indexes",
             action="store_true",
             help=(
-                "Write documents with every index and foreign key in place even into empty tables (slower; "
-                "for comparison)."
+                "Write documents (and what the apps' seeding modules write) with every index and foreign key "
+                "in place even into empty tables (slower; for comparison)."
             ),
         )
+        for module in seeding_modules():
+            module.add_arguments(parser)
 
     def handle(
         self,
@@ -170,7 +181,12 @@ class Command(BaseCommand):
                 % {"vendor": connection.vendor}
             )
         wants_documents = documents is not None or documents_per_person is not None
-        if persons < 0 or (persons == 0 and not wants_documents):
+        app_plans = [
+            (module, app_plan)
+            for module in seeding_modules()
+            if (app_plan := module.plan(options, persons_added=max(persons, 0))) is not None
+        ]
+        if persons < 0 or (persons == 0 and not wants_documents and not app_plans):
             raise CommandError(_("--persons must be at least 1, not %(value)s.") % {"value": persons})
         if not math.isfinite(care_relationships_per_person) or care_relationships_per_person < 0:
             raise CommandError(
@@ -227,10 +243,17 @@ class Command(BaseCommand):
             if document_plan is not None:
                 with timer.phase(DOCUMENTS):
                     result = self._seed_documents(*document_plan, keep_indexes=keep_indexes, show=show)
+            app_results = []
+            for module, app_plan in app_plans:
+                with timer.phase(module.__name__):
+                    run = bulkload.SeedRun(show=show, keep_indexes=keep_indexes)
+                    app_results.append((module, module.seed(app_plan, run=run)))
 
             reason = f"{persons} synthetic persons, {relationships} care relationships"
             if result is not None:
                 reason += f", {result.documents} documents for {result.persons} persons"
+            for module, app_result in app_results:
+                reason += f"; {module.summary(app_result)}"
             audit.record(
                 actor=audit.Actor(),
                 action="synthetic_data.seed",
@@ -248,13 +271,15 @@ class Command(BaseCommand):
             tables = [Person._meta.db_table, CareRelationship._meta.db_table]
             if result is not None:
                 tables += result.tables
+            for _module, app_result in app_results:
+                tables += app_result.tables
             cursor.execute(f"ANALYZE {', '.join(tables)}")
 
         if options["verbosity"] >= 2:
             for name, seconds in timer.phases.items():
                 self.stdout.write(
                     _("  %(phase)s: %(seconds)s s")
-                    % {"phase": PHASE_LABELS[name], "seconds": f"{seconds:.1f}"}
+                    % {"phase": PHASE_LABELS.get(name, name), "seconds": f"{seconds:.1f}"}
                 )
         if persons:
             person_seconds = timer.phases[RESERVING] + timer.phases[COPY_PERSONS]
@@ -275,6 +300,9 @@ class Command(BaseCommand):
             )
         if result is not None:
             self._report_documents(result, verbosity=options["verbosity"])
+        for module, app_result in app_results:
+            module.report(app_result, write=self.stdout.write, verbosity=options["verbosity"])
+            self.stdout.write(self.style.SUCCESS(module.summary(app_result)))
         self.stdout.write(self.style.SUCCESS(_("Done in %(seconds)s s.") % {"seconds": f"{timer.total:.1f}"}))
 
     def _document_plan(
@@ -447,6 +475,15 @@ class PhaseTimer:
     @property
     def total(self) -> float:
         return time.perf_counter() - self.started
+
+
+def seeding_modules() -> list[ModuleType]:
+    """The `seeding` modules of the installed apps, in INSTALLED_APPS order."""
+    return [
+        import_module(f"{config.name}.seeding")
+        for config in apps.get_app_configs()
+        if module_has_submodule(config.module, "seeding")
+    ]
 
 
 def progress_bar(table: str, total: int, show: bool) -> tqdm:
