@@ -379,6 +379,16 @@ def test_partial_dispensing_updates_the_amount_left_shown_on_the_page(patient, p
     assert dispensed.pharmacist == pharmacist
 
 
+def test_the_last_package_left_is_shown_in_the_singular(patient, pharmacist, product):
+    prescription = prescription_of(
+        patient, product, quantity_dispensed=Decimal(270), status=PrescriptionStatus.PARTLY_DISPENSED
+    )
+    client = signed_in(pharmacist)
+    found(client, patient)
+
+    assert amount_left(client.get(page(prescription))) == "30 units (1 package of 30 tabl)"
+
+
 def test_another_pharmacys_reservation_blocks_dispensing_with_a_clear_message(patient, pharmacist, product):
     prescription = prescription_of(patient, product)
     other_unit = PharmacyUnitFactory(organisation__name_fi="Toinen apteekki")
