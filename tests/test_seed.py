@@ -45,6 +45,7 @@ from consents.models import (
 )
 from consents.policy import HEALTH_REGISTERS
 from kanta import audit, identity_code
+from kanta.management.commands.seed import synthetic_identity_codes
 from kanta.models import (
     AuditEvent,
     CareRelationship,
@@ -166,6 +167,20 @@ def test_seeding_again_appends_new_persons_without_collisions():
     assert first < codes
     assert CareRelationship.objects.count() == 1000
     assert Person.objects.count() == 1003
+
+
+def test_codes_already_in_the_synthetic_range_are_skipped_not_repeated():
+    # Demo data carries the population register's published test codes, some with the 2023 signs; one of
+    # them, and the very code this run would write first, must not make the run fail on the unique code.
+    PersonFactory(identity_code="010516B903X")
+    next_code = next(synthetic_identity_codes(2))[0]
+    PersonFactory(identity_code=next_code)
+
+    seed("--persons", "50")
+
+    assert Person.objects.count() == 52
+    assert Person.objects.filter(identity_code=next_code).count() == 1
+    assert CareRelationship.objects.count() == 50
 
 
 def test_seed_is_recorded_in_the_audit_log():

@@ -17,7 +17,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
@@ -209,7 +209,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEED_LOCK])
-            offset = seeded_person_count()
+            taken = codes_in_synthetic_range()
+            offset = len(taken)
             if offset + persons > CAPACITY:
                 raise CommandError(
                     _(
@@ -232,7 +233,11 @@ class Command(BaseCommand):
                     person_ids = reserve_ids(Person, persons)
                 with timer.phase(COPY_PERSONS), progress_bar("kanta_person", persons, show) as bar:
                     copy_rows(
-                        Person, PERSON_COLUMNS, person_lines(person_ids, offset, rng), batch, bar.update
+                        Person,
+                        PERSON_COLUMNS,
+                        person_lines(person_ids, offset, rng, taken),
+                        batch,
+                        bar.update,
                     )
                 with (
                     timer.phase(COPY_CARE),
@@ -490,33 +495,36 @@ def progress_bar(table: str, total: int, show: bool) -> tqdm:
     return tqdm(total=total, desc=table, unit=" rows", disable=not show, file=sys.stderr)
 
 
-def seeded_person_count() -> int:
-    """How many synthetic persons earlier runs wrote: the offset where this run's numbering starts."""
+def codes_in_synthetic_range() -> set[str]:
+    """The identity codes already in the synthetic range: those earlier runs wrote, and the few others there
+    (demo data uses the population register's published test codes, some of which carry the new signs).
+    Their number is where this run's numbering starts; the codes themselves are skipped."""
     signs = list(SIGNS_1900 + SIGNS_2000)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*) FROM {Person._meta.db_table} "  # noqa: S608 - our table name
+            f"SELECT identity_code FROM {Person._meta.db_table} "  # noqa: S608 - our table name
             "WHERE substr(identity_code, 7, 1) = ANY(%s) AND substr(identity_code, 8, 3) >= '900'",
             [signs],
         )
-        return cursor.fetchone()[0]
+        return {row[0] for row in cursor.fetchall()}
 
 
-def synthetic_identity_codes(offset: int) -> Iterator[tuple[str, str, str]]:
-    """(identity code, birth date, sex) of the synthetic persons from `offset` on."""
+def synthetic_identity_codes(offset: int, taken: Set[str] = frozenset()) -> Iterator[tuple[str, str, str]]:
+    """(identity code, birth date, sex) of the synthetic persons from `offset` on, skipping `taken` codes."""
     days = []
     for n in range(BIRTH_DAYS):
         born = FIRST_BIRTH_DATE + datetime.timedelta(days=n)
         days.append((f"{born:%d%m%y}", born.isoformat(), SIGNS_1900 if born.year < 2000 else SIGNS_2000))
     index = offset
-    while True:
+    while index < CAPACITY:
         slot, day = divmod(index, BIRTH_DAYS)
         sign_index, number_index = divmod(slot, len(INDIVIDUAL_NUMBERS))
         ddmmyy, born, signs = days[day * BIRTH_DAY_STRIDE % BIRTH_DAYS]
         number = f"{INDIVIDUAL_NUMBERS[number_index]:03d}"
         code = f"{ddmmyy}{signs[sign_index]}{number}{check_character(ddmmyy + number)}"
-        yield code, born, "male" if INDIVIDUAL_NUMBERS[number_index] % 2 else "female"
         index += 1
+        if code not in taken:
+            yield code, born, "male" if INDIVIDUAL_NUMBERS[number_index] % 2 else "female"
 
 
 def uuid4_strings() -> Iterator[str]:
@@ -529,8 +537,8 @@ def uuid4_strings() -> Iterator[str]:
             yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:]}"
 
 
-def person_lines(ids: Sequence[int], offset: int, rng: random.Random) -> Iterator[str]:
-    codes = synthetic_identity_codes(offset)
+def person_lines(ids: Sequence[int], offset: int, rng: random.Random, taken: Set[str]) -> Iterator[str]:
+    codes = synthetic_identity_codes(offset, taken)
     uuids = uuid4_strings()
     names = {
         ("fi", "female"): (FINNISH_FEMALE, FINNISH_LAST),
