@@ -10,7 +10,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kanta.models import AuditEvent
 from prescriptions.medicine_db import COLUMNS, import_products
@@ -230,7 +230,9 @@ def test_packages_filter_by_flags_and_marketing(superuser_client, packages):
 
 
 def test_an_import_run_shows_its_report(superuser_client):
-    product_import = import_products(lines=medicine_file(vnr="1234"), file_name="bad.csv")
+    # The report is kept as it was written, in the language of whoever ran the import.
+    with translation.override("en"):
+        product_import = import_products(lines=medicine_file(vnr="1234"), file_name="bad.csv")
 
     response = superuser_client.get(admin_url(ProductImport, "change", product_import.pk))
 
