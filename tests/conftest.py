@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from tests.factories import OrganisationFactory, PersonFactory, ProfessionalFactory, UnitFactory
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the site's default language. A request leaves the language it chose active in
+    the thread (LocaleMiddleware), which would otherwise leak into whatever test runs next."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

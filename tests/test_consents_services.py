@@ -974,6 +974,7 @@ def test_admin_shows_declarations_found_by_identity_code_but_never_changes_or_de
 
 @pytest.mark.urls(__name__)
 def test_admin_enters_a_mandate_through_the_service_rules(client, administrator):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     client.force_login(administrator)
     principal, agent = PersonFactory.create_batch(2)
     minor = person_aged(15)

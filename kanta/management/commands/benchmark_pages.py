@@ -29,6 +29,7 @@ from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kanta import audit
@@ -401,7 +402,9 @@ class Command(BaseCommand):
         return samples, queries
 
     def _get(self, client: Client, url: str, name: str) -> None:
-        response = client.get(url, secure=True)
+        # A request leaves the language it chose active (LocaleMiddleware): the report keeps the command's own.
+        with translation.override(translation.get_language()):
+            response = client.get(url, secure=True)
         if response.status_code != 200:
             raise CommandError(
                 _("%(page)s answered %(status)s, not 200.") % {"page": name, "status": response.status_code}
