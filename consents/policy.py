@@ -16,12 +16,13 @@ raised, never answered with a list that merely looks empty. docs/disclosure-gate
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -59,8 +60,10 @@ from kanta import audit
 from kanta.access import active_care_relationship
 from kanta.models import (
     AuditCategory,
+    AuditEvent,
     AuditOutcome,
     CareReason,
+    CareRelationship,
     DataType,
     Guardianship,
     LegalBasis,
@@ -162,7 +165,15 @@ class Gate:
     # Rule 6 is built from these on the first prescription read, so a page of documents pays nothing for it.
     viewer: Person | None = None  # the signed-in citizen, for a gate built with `for_citizen`
     emergency_reason: str = ""
+    # the active care relationship the rules were built on (professionals), for the page to show
+    care_relationship: CareRelationship | None = None
     _prescription_access: PrescriptionAccess | None = field(default=None, init=False, repr=False)
+    # audit events held back by `audit_batch()`, written when it ends; None writes each read's at once
+    _pending_events: list[AuditEvent] | None = field(default=None, init=False, repr=False)
+    # (pk, public_id, register kind) of every current document the rules hide, read once by the first read
+    # that needs it; None while unread, or when there are too many to name in a refusal
+    _hidden_documents: list[tuple[int, uuid.UUID, str]] | None = field(default=None, init=False, repr=False)
+    _hidden_documents_read: bool = field(default=False, init=False, repr=False)
 
     # -- building blocks -----------------------------------------------------------------------------
 
@@ -182,6 +193,23 @@ class Gate:
         if not self.rules:
             return queryset.none()
         return self._annotated(queryset, prefix).exclude(basis="")
+
+    def _hidden_current_documents(self) -> list[tuple[int, uuid.UUID, str]] | None:
+        """(pk, public_id, register kind) of the person's current documents the rules hide, read once per
+        gate: the withheld documents of an unfiltered list, the hidden count, and (as an entry is as visible
+        as its document) which entries can be withheld at all. None when there are more than a refusal names.
+        """
+        if not self._hidden_documents_read:
+            base = archive.current_documents(person=self.person)
+            hidden = list(
+                self._annotated(base)
+                .filter(basis="")
+                .order_by()
+                .values_list("pk", "public_id", "register__kind")[: WITHHELD_IDS_LOGGED + 1]
+            )
+            self._hidden_documents = hidden if len(hidden) <= WITHHELD_IDS_LOGGED else None
+            self._hidden_documents_read = True
+        return self._hidden_documents
 
     def _withheld(self, queryset: QuerySet, *, ident: str, prefix: str = "") -> list[tuple[object, str]]:
         """(id, register kind) of what the rules hide in `queryset`, for the refusal audit event."""
@@ -203,9 +231,14 @@ class Gate:
         service_task: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        fields: Sequence[str] | None = None,
         action: str = "documents.list",
     ) -> list[Document]:
-        """Current documents, newest first, that this viewer may see."""
+        """Current documents, newest first, that this viewer may see.
+
+        `fields`: only these columns (and the relations they name) are read, for a page that shows a few of
+        them; what the audit needs is always read.
+        """
         try:
             base = archive.current_documents(
                 person=self.person,
@@ -215,8 +248,16 @@ class Gate:
                 social_welfare=social_welfare,
                 service_task=service_task,
             )
-            items = list(self._visible(base)[offset : offset + limit])
-            withheld = self._withheld(base, ident="public_id")
+            visible = self._visible(base)
+            if fields is not None:
+                visible = _only(visible, fields, audited=("public_id", "register__kind"))
+            items = list(visible[offset : offset + limit])
+            unfiltered = (since, until, kinds, social_welfare, service_task) == (None,) * 5
+            hidden = self._hidden_current_documents() if unfiltered and self.rules and self.audited else None
+            if hidden is not None:
+                withheld = [(public_id, kind) for _pk, public_id, kind in hidden]
+            else:
+                withheld = self._withheld(base, ident="public_id")
         except Exception:
             self._failed(action=action, object_type="document")
             raise
@@ -230,14 +271,32 @@ class Gate:
         since: datetime.date | None = None,
         until: datetime.date | None = None,
         limit: int = 200,
+        fields: Sequence[str] | None = None,
         action: str = "",
     ) -> list[Model]:
-        """Structured entries (diagnoses, lab results...) of current documents this viewer may see."""
+        """Structured entries (diagnoses, lab results...) of current documents this viewer may see.
+
+        `fields`: only these columns (and the relations they name) are read, as for `documents()`.
+        """
         action = action or f"{model._meta.model_name}.list"
         try:
             base = archive.current_entries(model, person=self.person, since=since, until=until)
-            items = list(self._visible(base, prefix="document")[:limit])
-            withheld = self._withheld(base, ident="pk", prefix="document")
+            visible = self._visible(base, prefix="document")
+            if fields is not None:
+                visible = _only(visible, fields, audited=("document__register__kind",))
+            items = list(visible[:limit])
+            hidden = self._hidden_current_documents() if self.rules and self.audited else None
+            if hidden is None:
+                withheld = self._withheld(base, ident="pk", prefix="document")
+            elif hidden:
+                # an entry is withheld exactly when its document is
+                withheld = list(
+                    base.filter(document_id__in=[pk for pk, _id, _kind in hidden])
+                    .order_by()
+                    .values_list("pk", "document__register__kind")[:WITHHELD_IDS_LOGGED]
+                )
+            else:
+                withheld = []
         except Exception:
             self._failed(action=action, object_type=model._meta.model_name)
             raise
@@ -264,6 +323,8 @@ class Gate:
 
     def hidden_count(self) -> int:
         """How many current documents exist that this viewer may not see (never what they are)."""
+        if self.rules and self._hidden_documents is not None:
+            return len(self._hidden_documents)
         base = archive.current_documents(person=self.person).order_by()
         if not self.rules:
             return base.count()
@@ -280,19 +341,24 @@ class Gate:
         ).first()
         shown = [d for d in (living_will, donation_will) if d is not None]
         if shown and self.audited:
-            with transaction.atomic():
-                audit.record(
-                    actor=self.actor,
-                    action="declarations.view",
-                    category=self.category,
-                    person=self.person,
-                    data_type=DataType.PATIENT,
-                    object_type="declaration",
-                    object_ids=[d.public_id for d in shown],
-                    legal_basis=LegalBasis.DECLARATION if self.actor.professional else self._citizen_basis(),
-                    purpose=self.purpose,
-                    reason_text=self.reason_text,
-                )
+            self._write_events(
+                [
+                    audit.event_for(
+                        actor=self.actor,
+                        action="declarations.view",
+                        category=self.category,
+                        person=self.person,
+                        data_type=DataType.PATIENT,
+                        object_type="declaration",
+                        object_ids=[d.public_id for d in shown],
+                        legal_basis=(
+                            LegalBasis.DECLARATION if self.actor.professional else self._citizen_basis()
+                        ),
+                        purpose=self.purpose,
+                        reason_text=self.reason_text,
+                    )
+                ]
+            )
         return living_will, donation_will
 
     def _citizen_basis(self) -> str:
@@ -519,6 +585,40 @@ class Gate:
 
     # -- audit -----------------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def audit_batch(self) -> Iterator[Gate]:
+        """Hold the audit events of the reads made inside the block and write them in one transaction when
+        it ends, also when a read fails (its refusal is among them). A page making several reads uses this
+        so that one request writes its disclosure log once; each event stays as the read would write it."""
+        if self._pending_events is not None:  # already batching: the outer block writes
+            yield self
+            return
+        self._pending_events = []
+        failed = False
+        try:
+            yield self
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            events, self._pending_events = self._pending_events, None
+            try:
+                self._write_events(events)
+            except Exception:
+                if not failed:
+                    raise
+                # the read's own error goes on; this one is only logged, as in `_failed`
+                logger.exception("disclosure gate could not log its reads")
+
+    def _write_events(self, events: list[AuditEvent]) -> None:
+        if not events:
+            return
+        if self._pending_events is not None:
+            self._pending_events.extend(events)
+            return
+        with transaction.atomic():
+            audit.record_all(events)
+
     def _record_reads(
         self,
         items: Sequence,
@@ -556,36 +656,38 @@ class Gate:
         refusal: str = "",
     ) -> None:
         """One allowed row per (basis, data type) shown and one refused row per data type withheld."""
-        if not shown and not refused:
-            return
-        with transaction.atomic():
-            for (basis, data_type), ids in shown.items():
-                audit.record(
-                    actor=self.actor,
-                    action=action,
-                    category=self.category,
-                    person=self.person,
-                    data_type=data_type,
-                    object_type=object_type,
-                    object_ids=ids,
-                    legal_basis=basis,
-                    purpose=purpose,
-                    reason_text=self.reason_text,
-                )
-            for data_type, ids in refused.items():
-                audit.record(
-                    actor=self.actor,
-                    action=action,
-                    category=self.category,
-                    outcome=AuditOutcome.REFUSED,
-                    person=self.person,
-                    data_type=data_type,
-                    object_type=object_type,
-                    object_ids=ids,
-                    legal_basis=LegalBasis.NONE,
-                    purpose=purpose,
-                    reason_text=self.reason_text or refusal,
-                )
+        events = [
+            audit.event_for(
+                actor=self.actor,
+                action=action,
+                category=self.category,
+                person=self.person,
+                data_type=data_type,
+                object_type=object_type,
+                object_ids=ids,
+                legal_basis=basis,
+                purpose=purpose,
+                reason_text=self.reason_text,
+            )
+            for (basis, data_type), ids in shown.items()
+        ]
+        events += [
+            audit.event_for(
+                actor=self.actor,
+                action=action,
+                category=self.category,
+                outcome=AuditOutcome.REFUSED,
+                person=self.person,
+                data_type=data_type,
+                object_type=object_type,
+                object_ids=ids,
+                legal_basis=LegalBasis.NONE,
+                purpose=purpose,
+                reason_text=self.reason_text or refusal,
+            )
+            for data_type, ids in refused.items()
+        ]
+        self._write_events(events)
 
     def _refuse(
         self,
@@ -599,21 +701,24 @@ class Gate:
     ) -> None:
         if not self.audited:
             return
-        with transaction.atomic():
-            audit.record(
-                actor=self.actor,
-                action=action,
-                category=self.category,
-                outcome=AuditOutcome.REFUSED,
-                person=self.person,
-                data_type=data_type or self.refusal_data_type,
-                object_type=object_type,
-                object_ids=object_ids,
-                legal_basis=LegalBasis.NONE,
-                purpose=self.purpose if purpose is None else purpose,
-                # an emergency refusal keeps the professional's reason; otherwise say why nothing was shown
-                reason_text=self.reason_text or (self.refusal if refusal is None else refusal),
-            )
+        self._write_events(
+            [
+                audit.event_for(
+                    actor=self.actor,
+                    action=action,
+                    category=self.category,
+                    outcome=AuditOutcome.REFUSED,
+                    person=self.person,
+                    data_type=data_type or self.refusal_data_type,
+                    object_type=object_type,
+                    object_ids=object_ids,
+                    legal_basis=LegalBasis.NONE,
+                    purpose=self.purpose if purpose is None else purpose,
+                    # an emergency refusal keeps the professional's reason; otherwise say why nothing was shown
+                    reason_text=self.reason_text or (self.refusal if refusal is None else refusal),
+                )
+            ]
+        )
 
     def _failed(self, *, action: str, object_type: str, object_ids: list | None = None) -> None:
         """A read failed: log it as a refusal (if the database still lets us) before the error goes on."""
@@ -623,6 +728,13 @@ class Gate:
             self._refuse(action=action, object_type=object_type, object_ids=object_ids or [])
         except Exception:
             logger.exception("disclosure gate could not log its refusal")
+
+
+def _only(queryset: QuerySet, fields: Sequence[str], *, audited: Sequence[str]) -> QuerySet:
+    """`queryset` reading just `fields` and what the audit needs, joining only the relations they name."""
+    names = list(dict.fromkeys([*fields, *audited]))
+    related = sorted({name.rsplit("__", 1)[0] for name in names if "__" in name})
+    return queryset.select_related(None).select_related(*related).only(*names)
 
 
 def _basis_case(rules: list[tuple[str, Q]]) -> Case:
@@ -699,6 +811,7 @@ def _professional_rules(gate: Gate, *, emergency_reason: str) -> None:
     if relationship is None:
         gate.refusal = "no care relationship"
         return
+    gate.care_relationship = relationship
     gate.purpose = relationship.reason
     today = timezone.localdate()
     organisation_id = unit.organisation_id

@@ -1,7 +1,8 @@
 """The audit log: one helper writes every event; a periodic job seals events into a hash chain.
 
-`record()` is the only way events are written. It must run inside the caller's transaction so that the event
-and the change (or the read) it describes commit or roll back together.
+`record()` is the only way events are written (`record_all()` writes several built with `event_for()` in one
+INSERT). It must run inside the caller's transaction so that the event and the change (or the read) it
+describes commit or roll back together.
 
 Sealing: each new event gets a chain link, hash(previous link, canonical form of the event); each seal
 covers the chain head, the previous seal, its event count and its time. `verify()` recomputes both and
@@ -87,7 +88,46 @@ def record(
     reason_text: str = "",
 ) -> AuditEvent:
     """Write one audit event. Call it inside the transaction of what it describes."""
-    return AuditEvent.objects.create(
+    event = event_for(
+        actor=actor,
+        action=action,
+        category=category,
+        outcome=outcome,
+        person=person,
+        data_type=data_type,
+        object_type=object_type,
+        object_ids=object_ids,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        reason_text=reason_text,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def record_all(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """Write events built with `event_for` in one INSERT, in their order. Call it inside the transaction of
+    what they describe, as `record`."""
+    events = list(events)
+    return AuditEvent.objects.bulk_create(events) if events else []
+
+
+def event_for(
+    *,
+    actor: Actor,
+    action: str,
+    category: str,
+    outcome: str = AuditOutcome.ALLOWED,
+    person: Person | None = None,
+    data_type: str = "",
+    object_type: str = "",
+    object_ids: Iterable[object] = (),
+    purpose: str = "",
+    legal_basis: str = "",
+    reason_text: str = "",
+) -> AuditEvent:
+    """The event `record` would write, not yet saved: for `record_all`."""
+    return AuditEvent(
         user=actor.user,
         professional=actor.professional,
         organisation=actor.organisation,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from archive import codes, forms_spec
 from archive import selectors as archive_selectors
-from archive.models import Diagnosis, DocumentStatus, RiskInformation
+from archive.models import Diagnosis, DocumentKind, DocumentStatus, RiskInformation
 from consents import policy
 from kanta import audit, services
 from kanta.access import active_care_relationship, person_for_professional
@@ -38,11 +39,31 @@ from professional.forms import (
     UnitChoiceForm,
 )
 from professional.signin import SESSION_FLAG, SignInRefused, sign_in
+from professional.templatetags.professional_tags import legal_basis
 
 # The public id of the person this session last found by identity code and has not yet confirmed.
 FOUND_PERSON_SESSION_KEY = "professional_found_person"
 # The overview shows this many of the newest documents the gate allows.
 OVERVIEW_DOCUMENTS = 50
+# The columns the overview shows (and the relations they name): the gate reads nothing else of these rows.
+OVERVIEW_DOCUMENT_FIELDS = (
+    "public_id",
+    "recorded_at",
+    "title",
+    "kind",
+    "unit__name_fi",
+    "unit__name_sv",
+    "register__kind",
+    "register__controller__name_fi",
+    "register__controller__name_sv",
+)
+OVERVIEW_ENTRY_FIELDS = (
+    "recorded_on",
+    "document__register__controller__name_fi",
+    "document__register__controller__name_sv",
+)
+OVERVIEW_RISK_FIELDS = (*OVERVIEW_ENTRY_FIELDS, "kind", "description", "critical")
+OVERVIEW_DIAGNOSIS_FIELDS = (*OVERVIEW_ENTRY_FIELDS, "code", "title", "primary")
 # The structured entries of one document version, as the document page lists them.
 ENTRY_RELATIONS = (
     "riskinformations",
@@ -201,13 +222,17 @@ def _render_overview(request, person: Person, *, emergency_form, emergency_reaso
         # The gate decides where the emergency rule applies (not in social welfare units).
         emergency_form.add_error("reason", _("Emergency access is not available in the unit you work in."))
         status = 400
-    # The order of the reads is the order of the page: risk information before anything else.
-    risks = gate.entries(RiskInformation, action="risk_information.list")
-    living_will, donation_will = gate.declarations() if gate.may_see_declarations else (None, None)
-    diagnoses = gate.entries(Diagnosis, action="diagnosis.list")
-    documents = gate.documents(limit=OVERVIEW_DOCUMENTS)
+    # The order of the reads is the order of the page: risk information before anything else. Their audit
+    # events are written together, once the last read is done.
+    with gate.audit_batch():
+        risks = gate.entries(RiskInformation, fields=OVERVIEW_RISK_FIELDS, action="risk_information.list")
+        living_will, donation_will = gate.declarations() if gate.may_see_declarations else (None, None)
+        diagnoses = gate.entries(Diagnosis, fields=OVERVIEW_DIAGNOSIS_FIELDS, action="diagnosis.list")
+        documents = gate.documents(limit=OVERVIEW_DOCUMENTS, fields=OVERVIEW_DOCUMENT_FIELDS)
     hidden = gate.hidden_count()
-    relationship = active_care_relationship(person=person, unit=request.unit)
+    relationship = gate.care_relationship
+    if relationship is None:
+        relationship = active_care_relationship(person=person, unit=request.unit)
     return render(
         request,
         "professional/person.html",
@@ -220,7 +245,7 @@ def _render_overview(request, person: Person, *, emergency_form, emergency_reaso
             "living_will": living_will,
             "donation_will": donation_will,
             "diagnoses": diagnoses,
-            "registers": _by_register(documents),
+            "registers": _by_register(documents, person=person, emergency=emergency),
             "document_count": len(documents),
             "overview_limit": OVERVIEW_DOCUMENTS,
             "hidden_count": hidden,
@@ -241,10 +266,25 @@ def _age(person: Person) -> int:
     return person.age_on(person.date_of_death) if person.is_deceased else person.age
 
 
-def _by_register(documents) -> list[dict]:
-    """The documents the gate returned, grouped by register (controller and register kind), newest first."""
+def _by_register(documents, *, person: Person, emergency: bool) -> list[dict]:
+    """The documents the gate returned, grouped by register (controller and register kind), newest first.
+
+    Each document carries what its row shows beyond its own fields: `link` (what the emergency form posts
+    to, in an emergency) and the labels of its kind and basis, worked out once per value, not once per row.
+    """
+    view = "professional:document_emergency" if emergency else "professional:document"
+    kinds = dict(DocumentKind.choices)
+    kind_labels: dict[str, str] = {}
+    basis_labels: dict[str, str] = {}
     groups: dict[tuple[int, str], dict] = {}
     for document in documents:
+        document.link = reverse(view, args=[person.public_id, document.public_id])
+        if document.kind not in kind_labels:
+            kind_labels[document.kind] = capfirst(kinds.get(document.kind, document.kind))
+        document.kind_label = kind_labels[document.kind]
+        if document.basis not in basis_labels:
+            basis_labels[document.basis] = capfirst(legal_basis(document.basis))
+        document.basis_label = basis_labels[document.basis]
         key = (document.register.controller_id, document.register.kind)
         group = groups.setdefault(key, {"register": document.register, "documents": []})
         group["documents"].append(document)
