@@ -72,7 +72,7 @@ SECURE_CSP = {
 }
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "kanta.admin_apps.KantaAdminConfig",  # django.contrib.admin behind the one-time code
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

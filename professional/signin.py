@@ -1,26 +1,21 @@
 """Professional sign-in: username, password and a one-time code in one step, with a per-username lockout.
 
 A refusal never says which of the three was wrong, so that the form cannot be used to find out which
-usernames exist or which passwords are right. Failures are counted in kanta.models.LoginFailure; once
-settings.LOGIN_FAILURE_LIMIT of them fall within settings.LOGIN_FAILURE_WINDOW_SECONDS the username is
-refused even with correct credentials, until enough of them have aged out of the window.
+usernames exist or which passwords are right. The lockout (kanta.lockout) is the administrators' too.
 """
 
 from __future__ import annotations
 
-import datetime
 from typing import NoReturn
 
 import django_otp
-from django.conf import settings
 from django.contrib import auth
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kanta import audit
-from kanta.models import AuditCategory, AuditOutcome, LoginFailure, Professional, User
+from kanta.lockout import count_failure, is_locked_out, verified_device
+from kanta.models import AuditCategory, AuditOutcome, Professional, User
 
 WRONG_CREDENTIALS = _("Username, password or one-time code is wrong.")
 LOCKED_OUT = _("Too many failed sign-in attempts. Try again later.")
@@ -35,22 +30,6 @@ class SignInRefused(Exception):
         self.message = message
 
 
-def is_locked_out(username: str) -> bool:
-    since = timezone.now() - datetime.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    recent = LoginFailure.objects.filter(username=username, occurred_at__gte=since)
-    return recent.count() >= settings.LOGIN_FAILURE_LIMIT
-
-
-def _verified_device(user: User, token: str) -> TOTPDevice | None:
-    # Row locks keep two simultaneous attempts from both spending the same code; verify_token also
-    # refuses a code already used and applies django-otp's own throttling after wrong codes.
-    with transaction.atomic():
-        for device in TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update():
-            if device.verify_token(token):
-                return device
-    return None
-
-
 def _refuse(
     request, *, username: str, user: User | None, professional: Professional | None, lockout: bool
 ) -> NoReturn:
@@ -62,10 +41,8 @@ def _refuse(
     )
     # Its own transaction: the refusal is kept whatever happens to the request afterwards.
     with transaction.atomic():
-        if not lockout:
-            # Attempts refused by an active lockout are not counted again, so that hammering a locked
-            # username cannot keep it locked for ever.
-            LoginFailure.objects.create(username=username, client_address=actor.client_address)
+        if not lockout:  # a refusal by the lockout itself is not counted again (kanta.lockout)
+            count_failure(username, actor.client_address)
         audit.record(
             actor=actor,
             action="professional.login",
@@ -86,7 +63,7 @@ def sign_in(request, *, username: str, password: str, token: str) -> Professiona
     professional = (
         Professional.objects.select_related("user").filter(user=user).first() if user is not None else None
     )
-    device = _verified_device(user, token) if professional is not None else None
+    device = verified_device(user, token) if professional is not None else None
     if device is None:
         _refuse(request, username=username, user=user, professional=professional, lockout=False)
     # A successful sign-in deliberately leaves earlier failures in place: they age out of the window.

@@ -12,6 +12,8 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
 
 from kanta import audit
@@ -35,7 +37,9 @@ from kanta.models import (
     Unit,
     User,
 )
+from tests.admin_helpers import admin_login
 from tests.factories import (
+    PASSWORD,
     OrganisationFactory,
     PersonFactory,
     ProfessionalFactory,
@@ -74,7 +78,7 @@ def superuser(db):
 
 @pytest.fixture
 def superuser_client(client, superuser):
-    client.force_login(superuser)
+    admin_login(client, superuser)
     return client
 
 
@@ -88,7 +92,7 @@ def org_admin(county):
 
 @pytest.fixture
 def org_admin_client(client, org_admin):
-    client.force_login(org_admin)
+    admin_login(client, org_admin)
     return client
 
 
@@ -257,7 +261,7 @@ def test_audit_chain_and_seals_cannot_be_deleted(superuser_client, patient, mode
 
 def test_staff_without_the_view_permission_cannot_read_the_audit_log(client, patient):
     event = record_event(person=patient)
-    client.force_login(UserFactory(is_staff=True))
+    admin_login(client, UserFactory(is_staff=True))
     assert client.get(admin_url(AuditEvent, "changelist")).status_code == 403
     assert client.get(admin_url(AuditEvent, "change", event.pk)).status_code == 403
 
@@ -266,7 +270,7 @@ def test_staff_with_the_view_permission_reads_the_audit_log(client, patient):
     event = record_event(person=patient)
     auditor = UserFactory(is_staff=True)
     auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
-    client.force_login(auditor)
+    admin_login(client, auditor)
     assert client.get(admin_url(AuditEvent, "changelist")).status_code == 200
     assert client.get(admin_url(AuditEvent, "change", event.pk)).status_code == 200
     assert client.post(admin_url(AuditEvent, "delete", event.pk), {"post": "yes"}).status_code == 403
@@ -298,7 +302,7 @@ def test_audit_changelist_does_not_count_the_whole_table(superuser_client, patie
 
 
 def test_staff_without_a_managed_organisation_cannot_open_units(client, health_centre):
-    client.force_login(UserFactory(is_staff=True))
+    admin_login(client, UserFactory(is_staff=True))
     assert client.get(admin_url(Unit, "changelist")).status_code == 403
     assert client.get(admin_url(Unit, "change", health_centre.pk)).status_code == 404
 
@@ -555,9 +559,9 @@ def test_delete_confirmation_does_not_name_patients_to_an_org_admin(
 ):
     care_relationship(person=patient, unit=health_centre)
     url = admin_url(Unit, "delete", health_centre.pk)
-    client.force_login(superuser)
+    admin_login(client, superuser)
     assert patient.last_name in client.get(url).text
-    client.force_login(org_admin)
+    admin_login(client, org_admin)
     response = client.get(url)
     assert response.status_code == 200
     assert patient.last_name not in response.text
@@ -617,3 +621,103 @@ def test_administrator_opening_a_person_is_logged(superuser_client, patient):
     event = AuditEvent.objects.get(action="admin.person.view")
     assert event.person == person
     assert event.outcome == "allowed"
+
+
+# -- signing in: password and one-time code ---------------------------------------------------------------------
+
+ADMIN_LOGIN = "/admin/login/"
+
+
+def admin_code(user, *, steps_ahead: int = 0) -> str:
+    device = TOTPDevice.objects.get(user=user)
+    return f"{totp(device.bin_key, drift=steps_ahead):06d}"
+
+
+@pytest.fixture
+def admin_with_authenticator(superuser):
+    TOTPDevice.objects.create(user=superuser, name="authenticator", confirmed=True)
+    return superuser
+
+
+@pytest.fixture
+def english_client(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def sign_in(client, user, *, code: str, password: str = PASSWORD):
+    return client.post(
+        f"{ADMIN_LOGIN}?next=/admin/",
+        {"username": user.username, "password": password, "otp_token": code, "next": "/admin/"},
+    )
+
+
+def test_a_password_session_without_a_verified_code_is_not_let_into_the_admin(client, superuser):
+    client.force_login(superuser)  # as a password-only sign-in would leave it
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(ADMIN_LOGIN)
+
+
+def test_a_wrong_code_is_refused_without_saying_which_part_was_wrong(
+    english_client, admin_with_authenticator
+):
+    wrong = "000000" if admin_code(admin_with_authenticator) != "000000" else "111111"
+
+    response = sign_in(english_client, admin_with_authenticator, code=wrong)
+
+    assert response.status_code == 200
+    assert "Username, password or one-time code is wrong." in response.text
+    assert f'value="{admin_with_authenticator.username}"' in response.text  # what was typed is kept
+    assert english_client.get("/admin/").status_code == 302
+    assert LoginFailure.objects.filter(username=admin_with_authenticator.username).count() == 1
+    refused = AuditEvent.objects.get(action="admin.login")
+    assert (refused.outcome, refused.object_ids) == ("refused", [admin_with_authenticator.username])
+
+
+def test_a_wrong_password_with_the_right_code_is_refused_the_same_way(
+    english_client, admin_with_authenticator
+):
+    response = sign_in(
+        english_client, admin_with_authenticator, code=admin_code(admin_with_authenticator), password="nope"
+    )
+
+    assert "Username, password or one-time code is wrong." in response.text
+    assert english_client.get("/admin/").status_code == 302
+
+
+def test_password_and_code_open_the_admin_and_are_logged(english_client, admin_with_authenticator):
+    response = sign_in(english_client, admin_with_authenticator, code=admin_code(admin_with_authenticator))
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+    assert english_client.get("/admin/").status_code == 200
+    allowed = AuditEvent.objects.get(action="admin.login")
+    assert (allowed.outcome, allowed.user) == ("allowed", admin_with_authenticator)
+
+
+def test_repeated_failures_lock_the_username_even_for_the_right_code(
+    english_client, admin_with_authenticator, settings
+):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _attempt in range(3):
+        sign_in(
+            english_client, admin_with_authenticator, code=admin_code(admin_with_authenticator), password="x"
+        )
+
+    response = sign_in(english_client, admin_with_authenticator, code=admin_code(admin_with_authenticator))
+
+    assert "Too many failed sign-in attempts. Try again later." in response.text
+    assert english_client.get("/admin/").status_code == 302
+    assert LoginFailure.objects.count() == 3  # the refusal by the lockout is not counted again
+
+
+def test_the_sign_in_page_asks_for_the_one_time_code_in_finnish(client):
+    response = client.get(ADMIN_LOGIN, headers={"accept-language": "fi"})
+
+    assert response.status_code == 200
+    assert 'name="otp_token"' in response.text
+    assert 'autocomplete="one-time-code"' in response.text
+    assert "Kertakäyttöinen koodi" in response.text

@@ -18,6 +18,7 @@ from archive.models import (
     ServiceEvent,
 )
 from kanta.models import AuditCategory, AuditEvent, OrganisationKind
+from tests.admin_helpers import admin_login
 from tests.factories import OrganisationFactory, PersonFactory, RegisterFactory, UserFactory
 from tests.factories_archive import DiagnosisFactory, DocumentFactory, LabResultFactory, ServiceEventFactory
 
@@ -30,7 +31,7 @@ def admin_url(model, view: str, *args) -> str:
 
 @pytest.fixture
 def superuser_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    admin_login(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 
@@ -40,7 +41,7 @@ def diagnosis(patient):
 
 
 def test_staff_without_permissions_cannot_open_documents(client, diagnosis):
-    client.force_login(UserFactory(is_staff=True))
+    admin_login(client, UserFactory(is_staff=True))
     assert client.get(admin_url(Document, "changelist")).status_code == 403
     assert client.get(admin_url(Document, "change", diagnosis.document.pk)).status_code == 403
 

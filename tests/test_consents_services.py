@@ -38,6 +38,7 @@ from kanta.models import (
     OrganisationKind,
     RegisterKind,
 )
+from tests.admin_helpers import admin_login
 from tests.factories import (
     OrganisationFactory,
     PersonFactory,
@@ -940,7 +941,7 @@ def admin_url(model, view: str, *args) -> str:
 def test_admin_shows_declarations_found_by_identity_code_but_never_changes_or_deletes_them(
     client, administrator, long_history
 ):
-    client.force_login(administrator)
+    admin_login(client, administrator)
     stranger = PersonFactory()
     DisclosureConsentFactory(person=stranger)
     consent = DisclosureConsent.objects.filter(person=long_history, sector=ConsentSector.HEALTH_CARE).first()
@@ -975,7 +976,7 @@ def test_admin_shows_declarations_found_by_identity_code_but_never_changes_or_de
 @pytest.mark.urls(__name__)
 def test_admin_enters_a_mandate_through_the_service_rules(client, administrator):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    client.force_login(administrator)
+    admin_login(client, administrator)
     principal, agent = PersonFactory.create_batch(2)
     minor = person_aged(15)
     form = {

@@ -24,6 +24,7 @@ from prescriptions.models import (
     ProductImport,
     RenewalRequest,
 )
+from tests.admin_helpers import admin_login
 from tests.factories import PersonFactory, UserFactory
 from tests.factories_prescriptions import DispensingFactory, PrescriptionFactory, ProductFactory
 
@@ -66,7 +67,7 @@ def fast_password_hashing(settings):
 
 @pytest.fixture
 def superuser_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    admin_login(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 
@@ -139,7 +140,7 @@ def test_the_bulk_delete_action_is_not_offered(superuser_client, prescription):
 
 
 def test_staff_without_the_view_permission_cannot_open_prescriptions(client, prescription):
-    client.force_login(UserFactory(is_staff=True))
+    admin_login(client, UserFactory(is_staff=True))
 
     assert client.get(admin_url(Prescription, "changelist")).status_code == 403
     assert client.get(admin_url(Prescription, "change", prescription.pk)).status_code == 403
@@ -151,7 +152,7 @@ def test_staff_with_the_view_permission_reads_prescriptions_but_cannot_change_th
         Permission.objects.get(codename="view_prescription"),
         Permission.objects.get(codename="change_prescription"),
     )
-    client.force_login(staff)
+    admin_login(client, staff)
 
     assert client.get(admin_url(Prescription, "changelist")).status_code == 200
     assert client.get(admin_url(Prescription, "change", prescription.pk)).status_code == 200
