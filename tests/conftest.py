@@ -10,10 +10,12 @@ from tests.factories import OrganisationFactory, PersonFactory, ProfessionalFact
 
 
 @pytest.fixture(autouse=True)
-def default_language():
-    """Every test starts in the site's default language. A request leaves the language it chose active in
-    the thread (LocaleMiddleware), which would otherwise leak into whatever test runs next."""
-    translation.activate(settings.LANGUAGE_CODE)
+def english_outside_requests():
+    """Every test reads the messages of services and commands in English unless it asks for another
+    language; requests still choose theirs (Accept-Language, else the site's default, Finnish). A request
+    leaves the language it chose active in the thread (LocaleMiddleware), which would otherwise leak into
+    whatever test runs next."""
+    translation.activate("en")
     yield
     translation.activate(settings.LANGUAGE_CODE)
 
