@@ -5,11 +5,13 @@ The pieces every generator needs, whatever its tables:
 
 - `CopyWriter`: COPYs chunks of ready text lines from a queue in a thread of its own, so that Python
   generates the next chunk (one core) while PostgreSQL ingests the previous one (the other core).
-- `bulk_load_begin` / `bulk_load_end`: when the tables a run writes are empty, truncate them in the run's
-  transaction (COPY FREEZE then writes rows already frozen and visible), drop their secondary indexes, unique
-  constraints and foreign keys, and put them back at the end in one pass each: building an index over
-  millions of rows at once is several times faster than updating it row by row, and adding a foreign key back
-  checks every row in one join instead of one lookup per row.
+- `bulk_load_begin` / `bulk_load_end`: when the tables a run writes are empty or nearly so (at most a tenth
+  of the rows the run adds: a demo's few dozen rows), drop their secondary indexes, unique constraints and
+  foreign keys, and put them back at the end in one pass each: building an index over millions of rows at
+  once is several times faster than updating it row by row, and adding a foreign key back checks every row
+  in one join instead of one lookup per row. The rebuild also covers the rows already there, which is why
+  the path is only taken when they are few. When the tables are all empty, they are truncated in the run's
+  transaction first, so that COPY FREEZE writes rows already frozen and visible.
 - `reserve_id_block`: ids taken from a table's sequence before anything is written, so rows can point at
   each other (a renewal at the prescription it renews) without reading ids back.
 - `uuid4_strings`: public ids as text, without a UUID object per row.
@@ -28,6 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.apps import apps as django_apps
 from django.db import connection
@@ -73,10 +76,18 @@ class SeedRun:
     """What `manage.py seed` hands an app's seeding module along with its plan."""
 
     show: bool  # progress bars on stderr
-    keep_indexes: bool  # append with every index in place even into empty tables
+    keep_indexes: bool  # append with every index in place even into empty or nearly empty tables
 
     def progress(self, description: str, total: int, *, unit: str = " rows") -> tqdm:
         return tqdm(total=total, desc=str(description), unit=unit, disable=not self.show, file=sys.stderr)
+
+
+class ProgressBar(Protocol):
+    """What a generator needs of a progress bar (tqdm's interface)."""
+
+    def update(self, n: float | None = 1) -> object: ...
+
+    def close(self) -> None: ...
 
 
 # -- writing ------------------------------------------------------------------------------------------------
@@ -151,7 +162,12 @@ class CopyWriter:
                 return
 
 
-# -- bulk load: secondary indexes and foreign keys off while empty tables fill -------------------------------
+# -- bulk load: secondary indexes and foreign keys off while (nearly) empty tables fill -----------------------
+
+# The bulk path is taken while the tables hold at most one row for every NEARLY_EMPTY_RATIO rows the run adds
+# to its main table. Its rebuild covers the rows already there too, so they may add at most about a tenth to
+# it; appending with every index in place costs several times as much (docs/operations.md).
+NEARLY_EMPTY_RATIO = 10
 
 
 @dataclass
@@ -177,10 +193,19 @@ class BulkLoad:
 
 
 def all_empty(tables: Sequence[str]) -> bool:
+    return all_at_most(tables, 0)
+
+
+def all_at_most(tables: Sequence[str], rows: int) -> bool:
+    """Whether every one of `tables` holds at most `rows` rows. Reads at most rows + 1 of each, never counts
+    a big table through."""
     with connection.cursor() as cursor:
         for table in tables:
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608 - a catalog table name
-            if cursor.fetchone()[0]:
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) s",  # noqa: S608 - a catalog name
+                [rows + 1],
+            )
+            if cursor.fetchone()[0] > rows:
                 return False
     return True
 
@@ -205,17 +230,24 @@ def lock_tables(tables: Sequence[str]) -> None:
         cursor.execute(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE")
 
 
-def bulk_load_begin(tables: Sequence[str], *, allowed: bool) -> BulkLoad:
-    """Prepare `tables` for a bulk load when `allowed` and they are all empty; else leave them as they are.
+def bulk_load_begin(
+    tables: Sequence[str], *, allowed: bool, adding: int, also_truncate: Sequence[str] = ()
+) -> BulkLoad:
+    """Prepare `tables` for a bulk load when `allowed` and they are all empty or nearly so: none holds more
+    than a tenth (NEARLY_EMPTY_RATIO) of the `adding` rows the run adds to its main table. Else leave them as
+    they are, and the run appends with every index in place.
 
-    Call after lock_tables(). COPY FREEZE needs the tables truncated in this transaction; they are empty, so
-    truncating them changes nothing, but a table still referenced by a table with rows cannot be truncated,
-    and then the rows are written unfrozen.
+    Call after lock_tables(). COPY FREEZE needs the tables truncated in this transaction, so they are
+    truncated, and written frozen, only when they are all empty (truncating them then changes nothing):
+    `tables`, the other tables the run writes that should be frozen too (`also_truncate`, which keep their
+    indexes), and the tables referencing any of them. A table with rows among them, even a few, leaves every
+    row written unfrozen.
     """
-    if not allowed or not all_empty(tables):
+    if not allowed or not all_at_most(tables, adding // NEARLY_EMPTY_RATIO):
         return BulkLoad(bulk=False)
     frozen: set[str] = set()
-    truncate = sorted(set(tables) | set(referencing_tables(tables)))
+    written = set(tables) | set(also_truncate)
+    truncate = sorted(written | set(referencing_tables(sorted(written))))
     if all_empty(truncate):
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {', '.join(truncate)}")

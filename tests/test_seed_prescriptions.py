@@ -342,6 +342,28 @@ def test_bulk_load_into_empty_tables_restores_every_index_and_constraint(db):
     assert prescription_schema() == before
 
 
+def test_bulk_load_also_on_a_demo_database_restores_every_index_and_keeps_the_demo_rows(db):
+    # The demo's few dozen prescriptions are far fewer than a tenth of what the run adds: the fast path still
+    # pays, but nothing is truncated, so the rows are written unfrozen.
+    call_command("demo_data", "--force", stdout=StringIO())
+    models = (Prescription, PrescriptionEvent, Dispensing, RenewalRequest, CrossBorderConsent)
+    demo = {model: list(model.objects.order_by("pk").values()) for model in models}
+    assert 0 < len(demo[Prescription]) <= 100
+    before = prescription_schema()
+
+    output = seed("--persons", "200", "--prescriptions", "1000")
+
+    assert "The prescription tables were empty or nearly so: written without secondary indexes" in output
+    assert "rows frozen: no" in output
+    assert prescription_schema() == before
+    for model, rows in demo.items():
+        assert list(model.objects.filter(pk__in=[row["id"] for row in rows]).order_by("pk").values()) == rows
+    added = Prescription.objects.exclude(pk__in=[row["id"] for row in demo[Prescription]])
+    assert added.count() == 1000
+    assert not set(added.values_list("person", flat=True)) & {row["person_id"] for row in demo[Prescription]}
+    assert Prescription.objects.values("public_id").distinct().count() == Prescription.objects.count()
+
+
 def test_a_second_run_appends_for_other_persons_with_the_indexes_in_place(db):
     seed("--persons", "40", "--prescriptions", "100")
     first_persons = set(Prescription.objects.values_list("person", flat=True))

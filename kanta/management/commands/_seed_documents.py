@@ -18,25 +18,25 @@ How the rows are made:
   codes with their titles, lab results with their flags), which keeps the per-row Python work to a few
   random numbers and one f-string.
 
-Bulk load into empty tables: when every archive table this run writes is empty, the run truncates them in its
-transaction, drops their secondary indexes, unique constraints and foreign keys, COPYs with FREEZE, and then
-rebuilds the indexes and adds the foreign keys back (which checks every row). Into tables that already hold
-rows it writes with everything in place. Either way it is one transaction: a failure leaves nothing behind.
+Bulk load into empty or nearly empty tables (kanta.bulkload): when no archive table this run writes holds
+more than a tenth of the documents it adds (a demo's few dozen rows), the run drops their secondary indexes,
+unique constraints and foreign keys, COPYs, and then rebuilds the indexes and adds the foreign keys back
+(which checks every row). When those tables and the consents tables are all empty, it truncates them first
+and COPYs with FREEZE. Into tables that hold more rows it appends with everything in place. Either way it is
+one transaction: a failure leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import queue
 import random
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Model
@@ -64,6 +64,8 @@ from consents.models import (
     ResearchContactProhibition,
 )
 from consents.selectors import CURRENT_NOTICE_VERSION
+from kanta import bulkload
+from kanta.bulkload import NULL, ProgressBar, check_copy_text
 from kanta.models import Organisation, OrganisationKind, Person, Register, RegisterKind, Unit
 
 # -- shape of the data ---------------------------------------------------------------------------------------
@@ -71,7 +73,6 @@ from kanta.models import Organisation, OrganisationKind, Person, Register, Regis
 HISTORY_DAYS = 3650  # documents are spread over the last ten years (or the person's life, if shorter)
 DOCUMENTS_PER_EVENT = 8  # on average: a service event groups a few visits' documents
 CHUNK_DOCUMENTS = 40_000  # documents generated per chunk (a chunk is about 15 MB of COPY text in all)
-WRITE_BYTES = 4 << 20  # each copy.write() sends at most this much
 
 # Register of a service event: mostly health care, some occupational health (working age) and social welfare.
 OCCUPATIONAL_SHARE = 0.10
@@ -299,10 +300,9 @@ TABLES: list[tuple[type[Model], str]] = [
     (LivingWill, f"{DECLARATION}, text"),
     (OrganDonationWill, f"{DECLARATION}, consents_to_donation, restrictions"),
 ]
-# The archive tables: bulk-loaded without secondary indexes when they start empty. The consents tables get
-# a few rows per person only, so they keep their indexes and their (deferred) foreign-key checks.
+# The archive tables: bulk-loaded without secondary indexes when they start empty or nearly so. The consents
+# tables get a few rows per person only, so they keep their indexes and their foreign-key checks.
 ARCHIVE_MODELS = [model for model, _columns in TABLES[:9]]
-NULL = "\\N"
 
 
 # -- where service events happen -----------------------------------------------------------------------------
@@ -415,12 +415,6 @@ def _place(organisation: Organisation, kind: str, *, create: bool) -> Place:
 # -- pools of ready COPY fragments ---------------------------------------------------------------------------
 
 
-def _check_copy_text(*values: str) -> None:
-    for value in values:
-        if any(c in value for c in "\t\n\r\\"):
-            raise ValueError(f"not safe in COPY text: {value!r}")
-
-
 def _number(value: float, places: int) -> str:
     return f"{value:.{places}f}"
 
@@ -500,7 +494,7 @@ class Pools:
 def build_pools(rng: random.Random, *, start: datetime.date, days: int) -> Pools:
     diagnoses: dict[str, list[tuple[str, str, str]]] = {"male": [], "female": []}
     for item in codes.icd10().values():
-        _check_copy_text(item.code, item.title_en, item.title("fi"))
+        check_copy_text(item.code, item.title_en, item.title("fi"))
         entry = (item.code, f"{item.code}\t{item.title_en}", item.title("fi"))
         if item.code not in FEMALE_CODES:
             diagnoses["male"].append(entry)
@@ -529,8 +523,8 @@ def build_pools(rng: random.Random, *, start: datetime.date, days: int) -> Pools
         measurements[group] = fragments
     vaccinations = []
     for vaccine in codes.vaccines().values():
-        _check_copy_text(vaccine.name_en)
-        _check_copy_text(vaccine.name("fi"))
+        check_copy_text(vaccine.name_en)
+        check_copy_text(vaccine.name("fi"))
         title = f"Rokotus: {vaccine.name('fi')}"[:200]
         vaccinations += [(f"{vaccine.atc}\t{vaccine.name_en}\t{dose}", title) for dose in (1, 1, 1, 2, 2, 3)]
     risks = [f"{kind}\t{text}\t{'t' if critical else 'f'}" for kind, text, critical in RISKS]
@@ -553,8 +547,8 @@ def build_pools(rng: random.Random, *, start: datetime.date, days: int) -> Pools
     for kind, titles in SOCIAL_TITLES.items():
         contents[kind] = [f"{kind}\t\t{t}\t{x}" for t in titles for x in SOCIAL_TEXTS]
     for values in contents.values():
-        _check_copy_text(*values[0].split("\t"))
-    first = start.toordinal()
+        check_copy_text(*values[0].split("\t"))
+    day_texts, minute_texts = bulkload.minute_stamps(start, days)
     return Pools(
         diagnoses=diagnoses,
         labs=labs,
@@ -564,13 +558,13 @@ def build_pools(rng: random.Random, *, start: datetime.date, days: int) -> Pools
         procedures=PROCEDURES,
         imaging=imaging,
         contents=dict(contents),
-        days=[datetime.date.fromordinal(first + n).isoformat() for n in range(days)],
-        times=[f" {m // 60:02d}:{m % 60:02d}:00+00" for m in range(5 * 60, 18 * 60)],
+        days=day_texts,
+        times=[f" {minute_texts[m]}" for m in range(5 * 60, 18 * 60)],
     )
 
 
 def _measurement(kind: codes.MeasurementType, value: str) -> str:
-    _check_copy_text(kind.name_en, kind.unit)
+    check_copy_text(kind.name_en, kind.unit)
     return f"{kind.loinc}\t{kind.name_en}\t{value}\t{kind.unit}"
 
 
@@ -628,6 +622,10 @@ class Buffers:
 
     def counts(self) -> dict[type[Model], int]:
         return {model: len(lines) for model, lines in self.lines.items()}
+
+    def chunk(self) -> bulkload.Chunk:
+        """The lines for bulkload.CopyWriter, in the order of TABLES."""
+        return [(model._meta.db_table, columns, self.lines.get(model, [])) for model, columns in TABLES]
 
 
 class Event(NamedTuple):
@@ -1062,191 +1060,6 @@ def _age(born: datetime.date, today: datetime.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-# -- writing ------------------------------------------------------------------------------------------------
-
-
-class CopyWriter:
-    """COPYs chunks from a queue in a thread of its own, on the command's connection, inside its transaction.
-
-    The main thread does not touch the connection while the writer runs. A failed COPY stops the writer; the
-    error is raised in the main thread at the next put() or at close(), and the transaction rolls back.
-    """
-
-    def __init__(self, raw_connection, *, frozen: set[str], on_written: Callable[[dict], object]) -> None:
-        self.raw = raw_connection
-        self.frozen = frozen
-        self.on_written = on_written
-        self.queue: queue.Queue = queue.Queue(maxsize=2)
-        self.error: BaseException | None = None
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.rows: dict[str, int] = defaultdict(int)
-        self.thread = threading.Thread(target=self._run, name="seed-copy", daemon=True)
-        self.thread.start()
-
-    def put(self, buffers: Buffers) -> None:
-        self._raise()
-        # join in the producer thread: the writer thread should spend its time waiting on the server
-        chunk = [
-            (model._meta.db_table, columns, "".join(buffers.lines[model]), len(buffers.lines[model]))
-            for model, columns in TABLES
-            if buffers.lines.get(model)
-        ]
-        while True:
-            try:
-                self.queue.put(chunk, timeout=1)
-                return
-            except queue.Full:
-                self._raise()
-
-    def close(self) -> None:
-        if self.thread.is_alive():
-            self.queue.put(None)
-            self.thread.join()
-        self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def _run(self) -> None:
-        while True:
-            chunk = self.queue.get()
-            if chunk is None:
-                return
-            try:
-                counts = {}
-                for table, columns, data, rows in chunk:
-                    began = time.perf_counter()
-                    freeze = " WITH (FREEZE)" if table in self.frozen else ""
-                    with self.raw.cursor() as cursor:
-                        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN{freeze}") as copy:
-                            for start in range(0, len(data), WRITE_BYTES):
-                                copy.write(data[start : start + WRITE_BYTES])
-                    self.seconds[table] += time.perf_counter() - began
-                    self.rows[table] += rows
-                    counts[table] = rows
-                self.on_written(counts)
-            except BaseException as error:
-                self.error = error
-                # unblock a producer waiting on a full queue
-                while not self.queue.empty():
-                    self.queue.get_nowait()
-                return
-
-
-# -- bulk load: secondary indexes and foreign keys off while empty tables fill -------------------------------
-
-
-@dataclass
-class Schema:
-    """What the fast path drops and puts back: (name, table, definition) of indexes and constraints."""
-
-    indexes: list[tuple[str, str, str]] = field(default_factory=list)
-    uniques: list[tuple[str, str, str]] = field(default_factory=list)
-    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def statements(self) -> int:
-        return len(self.indexes) + len(self.uniques) + len(self.foreign_keys)
-
-
-def tables_empty(models: Sequence[type[Model]]) -> bool:
-    with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {model._meta.db_table})")  # noqa: S608 - our table
-            if cursor.fetchone()[0]:
-                return False
-    return True
-
-
-def referencing_tables(tables: Sequence[str]) -> list[str]:
-    """Tables with a foreign key into one of `tables` (TRUNCATE needs them in the same statement)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint "
-            "WHERE contype = 'f' AND confrelid = ANY(%s::regclass[])",
-            [list(tables)],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
-
-
-def drop_secondary_schema(tables: Sequence[str]) -> Schema:
-    """Drop the tables' foreign keys, unique constraints and other non-primary indexes; return them."""
-    schema = Schema()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT conname, conrelid::regclass::text, pg_get_constraintdef(oid), contype FROM pg_constraint "
-            "WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('f', 'u') ORDER BY conrelid, conname",
-            [list(tables)],
-        )
-        for name, table, definition, kind in cursor.fetchall():
-            (schema.foreign_keys if kind == "f" else schema.uniques).append((name, table, definition))
-        cursor.execute(
-            "SELECT c.relname, i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary AND NOT EXISTS ("
-            "  SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid"
-            "  AND k.contype IN ('p', 'u', 'x')) ORDER BY i.indrelid, c.relname",
-            [list(tables)],
-        )
-        schema.indexes = list(cursor.fetchall())
-        for name, table, _definition in schema.foreign_keys + schema.uniques:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        for name, _table, _definition in schema.indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-    return schema
-
-
-def restore_secondary_schema(schema: Schema, on_step: Callable[[str, float], object]) -> None:
-    """Rebuild what drop_secondary_schema dropped: indexes and unique constraints, then the foreign keys.
-
-    Adding a foreign key back checks every row against the referenced table in one join, instead of one
-    lookup per row at commit.
-    """
-    with connection.cursor() as cursor:
-        # Sorting is most of an index build: give it memory (this transaction only).
-        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        for _name, table, definition in schema.indexes:
-            began = time.perf_counter()
-            cursor.execute(definition)
-            on_step(table, time.perf_counter() - began)
-        for name, table, definition in schema.uniques:
-            began = time.perf_counter()
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-            on_step(table, time.perf_counter() - began)
-        for name, table, definition in schema.foreign_keys:
-            began = time.perf_counter()
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-            on_step(table, time.perf_counter() - began)
-
-
-# -- reserving ids ------------------------------------------------------------------------------------------
-
-
-def reserve_id_block(model: type[Model], count: int) -> int:
-    """The first of `count` consecutive ids taken from the table's sequence.
-
-    The caller holds a lock that keeps other writers of the table out (inserts take ROW EXCLUSIVE before
-    they draw an id), so nothing can draw from the sequence between nextval and setval.
-    """
-    if count == 0:
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
-        sequence = cursor.fetchone()[0]
-        cursor.execute("SELECT nextval(%s::regclass)", [sequence])
-        first = cursor.fetchone()[0]
-        cursor.execute("SELECT setval(%s::regclass, %s)", [sequence, first + count - 1])
-    return first
-
-
-class ProgressBar(Protocol):
-    def update(self, n: float | None = 1) -> object: ...
-
-    def close(self) -> None: ...
-
-
 # -- the run ------------------------------------------------------------------------------------------------
 
 
@@ -1283,30 +1096,15 @@ def seed_documents(
 
     archive_tables = [model._meta.db_table for model in ARCHIVE_MODELS]
     consents_tables = [model._meta.db_table for model, _columns in TABLES[9:]]
-    with connection.cursor() as cursor:
-        # Check the rows this transaction wrote so far (the persons) now, and the documents' rows at the end
-        # of each COPY rather than all at commit: ALTER TABLE refuses to run with checks still pending, and
-        # millions of deferred checks would wait in memory until the commit.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        # Keeps other writers out of these tables until commit (and the reserved id blocks ours).
-        cursor.execute(f"LOCK TABLE {', '.join(archive_tables)} IN SHARE ROW EXCLUSIVE MODE")
-    bulk = bulk_allowed and tables_empty(ARCHIVE_MODELS)
-    schema = Schema()
-    frozen: set[str] = set()
-    if bulk:
-        # COPY FREEZE writes rows already frozen and marked all-visible (no later rewrite of every page by
-        # the first reader or VACUUM), but only into tables truncated in this transaction. They are empty,
-        # so truncating them changes nothing else; a table still referenced by a table with rows cannot be.
-        candidates = set(archive_tables) | set(consents_tables)
-        truncate = sorted(candidates | set(referencing_tables(sorted(candidates))))
-        if _all_empty(truncate):
-            with connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {', '.join(truncate)}")
-            frozen = set(truncate)
-        schema = drop_secondary_schema(archive_tables)
+    # Check the rows this transaction wrote so far (the persons) now, and the documents' rows at the end of
+    # each COPY rather than all at commit: millions of deferred checks would wait in memory until then.
+    bulkload.lock_tables(archive_tables)
+    load = bulkload.bulk_load_begin(
+        archive_tables, allowed=bulk_allowed, adding=total, also_truncate=consents_tables
+    )
 
-    first_event = reserve_id_block(ServiceEvent, events)
-    first_document = reserve_id_block(Document, total)
+    first_event = bulkload.reserve_id_block(ServiceEvent._meta.db_table, events)
+    first_document = bulkload.reserve_id_block(Document._meta.db_table, total)
     generator = Generator(
         pools=pools,
         places=places,
@@ -1318,10 +1116,8 @@ def seed_documents(
         uuids=uuids,
     )
 
-    with connection.cursor() as cursor:
-        raw = cursor.connection
-    writer = CopyWriter(
-        raw, frozen=frozen, on_written=lambda c: progress.update(c.get(Document._meta.db_table, 0))
+    writer = bulkload.CopyWriter(
+        frozen=load.frozen, on_written=lambda c: progress.update(c.get(Document._meta.db_table, 0))
     )
     began = time.perf_counter()
     try:
@@ -1331,10 +1127,10 @@ def seed_documents(
             generator.person(person, count, buffers)
             in_chunk += count
             if in_chunk >= CHUNK_DOCUMENTS:
-                writer.put(buffers)
+                writer.put(buffers.chunk())
                 buffers, in_chunk = Buffers(), 0
         if buffers.lines:
-            writer.put(buffers)
+            writer.put(buffers.chunk())
     finally:
         writer.close()
         progress.close()
@@ -1346,15 +1142,15 @@ def seed_documents(
         raise AssertionError("generated rows do not match the reserved ids")  # a bug, never bad input
 
     rebuild_seconds: dict[str, float] = defaultdict(float)
-    if bulk:
-        bar = rebuild_progress(schema.statements)
+    if load.bulk:
+        bar = rebuild_progress(load.schema.statements)
         try:
 
             def step(table: str, seconds: float) -> None:
                 rebuild_seconds[table] += seconds
                 bar.update(1)
 
-            restore_secondary_schema(schema, step)
+            bulkload.bulk_load_end(load, step)
         finally:
             bar.close()
     return Result(
@@ -1362,17 +1158,8 @@ def seed_documents(
         copy_seconds=dict(writer.seconds),
         rebuild_seconds=dict(rebuild_seconds),
         write_seconds=write_seconds,
-        bulk=bulk,
-        frozen=bool(frozen),
+        bulk=load.bulk,
+        frozen=bool(load.frozen),
         statistics=dict(generator.statistics),
         persons=len(persons),
     )
-
-
-def _all_empty(tables: Sequence[str]) -> bool:
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608 - a catalog table name
-            if cursor.fetchone()[0]:
-                return False
-    return True
