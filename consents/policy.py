@@ -31,6 +31,7 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    Exists,
     Model,
     OuterRef,
     Q,
@@ -586,14 +587,17 @@ class Gate:
     # -- audit -----------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def audit_batch(self) -> Iterator[Gate]:
+    def audit_batch(self, *events: AuditEvent) -> Iterator[Gate]:
         """Hold the audit events of the reads made inside the block and write them in one transaction when
         it ends, also when a read fails (its refusal is among them). A page making several reads uses this
-        so that one request writes its disclosure log once; each event stays as the read would write it."""
+        so that one request writes its disclosure log once; each event stays as the read would write it.
+        `events` (built with `audit.event_for`, such as `kanta.access.PersonAccess.event`) are written first,
+        in the same transaction."""
         if self._pending_events is not None:  # already batching: the outer block writes
+            self._pending_events.extend(events)
             yield self
             return
-        self._pending_events = []
+        self._pending_events = list(events)
         failed = False
         try:
             yield self
@@ -770,21 +774,40 @@ def _fail_closed(gate: Gate) -> Gate:
 # -- professionals (rules 1-5) -------------------------------------------------------------------------
 
 
-def for_professional(*, actor: audit.Actor, person: Person, emergency_reason: str = "") -> Gate:
+def for_professional(
+    *,
+    actor: audit.Actor,
+    person: Person,
+    emergency_reason: str = "",
+    care_relationship: CareRelationship | None = None,
+) -> Gate:
     """The gate for a professional working in `actor.unit`.
 
     Without an active care relationship between the unit and the person nothing is visible (rule 1-2).
-    `emergency_reason` (rule 4) only counts when it holds more than whitespace.
+    `emergency_reason` (rule 4) only counts when it holds more than whitespace. `care_relationship`: the
+    relationship this request has just read (kanta.access.PersonAccess), so that the gate need not read it
+    again; it counts only while it is active and is the unit's with this person.
     """
     gate = Gate(actor=actor, person=person, emergency_reason=emergency_reason.strip())
     try:
-        _professional_rules(gate, emergency_reason=gate.emergency_reason)
+        _professional_rules(gate, emergency_reason=gate.emergency_reason, care_relationship=care_relationship)
     except Exception:
         return _fail_closed(gate)
     return gate
 
 
-def _professional_rules(gate: Gate, *, emergency_reason: str) -> None:
+def _care_relationship(person: Person, unit: Unit, given: CareRelationship | None) -> CareRelationship | None:
+    """The active care relationship of the unit with the person: `given` if it is one, else read now."""
+    if given is None:
+        return active_care_relationship(person=person, unit=unit)
+    if given.person_id == person.pk and given.unit_id == unit.pk and given.is_active():
+        return given
+    return None
+
+
+def _professional_rules(
+    gate: Gate, *, emergency_reason: str, care_relationship: CareRelationship | None = None
+) -> None:
     actor, person = gate.actor, gate.person
     unit = actor.unit
     if actor.professional is None or unit is None:
@@ -807,7 +830,7 @@ def _professional_rules(gate: Gate, *, emergency_reason: str) -> None:
     if not works_here:
         gate.refusal = "not a care provider's professional in this unit"
         return
-    relationship = active_care_relationship(person=person, unit=unit)
+    relationship = _care_relationship(person, unit, care_relationship)
     if relationship is None:
         gate.refusal = "no care relationship"
         return
@@ -829,10 +852,11 @@ def _professional_rules(gate: Gate, *, emergency_reason: str) -> None:
     )
     authorized = Q(register_id__in=authorized_registers)
 
-    # Rule 2: disclosure from another register needs the notice, the sector consent, and no prohibition.
-    noticed = InformationNotice.objects.filter(person=person, withdrawn_at__isnull=True).exists()
+    # Rule 2: disclosure from another register needs the notice, the sector consent, and no prohibition. The
+    # consents count only while the notice stands: both are read in one query, no sector without the notice.
+    noticed = Exists(InformationNotice.objects.filter(person=person, withdrawn_at__isnull=True))
     sectors = set(
-        DisclosureConsent.objects.filter(person=person, withdrawn_at__isnull=True).values_list(
+        DisclosureConsent.objects.filter(noticed, person=person, withdrawn_at__isnull=True).values_list(
             "sector", flat=True
         )
     )
@@ -844,7 +868,7 @@ def _professional_rules(gate: Gate, *, emergency_reason: str) -> None:
     rules: list[tuple[str, Q]] = [(LegalBasis.OWN_REGISTER, own)]
     if authorized_registers:
         rules.append((LegalBasis.PURCHASED_SERVICE, authorized))
-    if noticed and consented_kinds:
+    if consented_kinds:
         rules.append((LegalBasis.CONSENT, Q(register__kind__in=consented_kinds) & ~prohibited))
     # Rule 4: emergency, with a reason: missing consent (or notice) is overridden for patient data, a
     # prohibition only where it carries the emergency permission. Social welfare data stays out (chosen).

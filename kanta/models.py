@@ -306,6 +306,11 @@ class CareRelationship(models.Model):
     def __str__(self) -> str:
         return f"{self.unit} – {self.person}"
 
+    def is_active(self, at: datetime.datetime | None = None) -> bool:
+        """What `CareRelationship.objects.active(at)` says of this row, for one already read."""
+        at = at or timezone.now()
+        return self.starts_at <= at < self.ends_at
+
 
 class AuditCategory(models.TextChoices):
     ACCESS = "access", _("data access")

@@ -26,7 +26,12 @@ from archive import selectors as archive_selectors
 from archive.models import Diagnosis, DocumentKind, DocumentStatus, RiskInformation
 from consents import policy
 from kanta import audit, services
-from kanta.access import active_care_relationship, person_for_professional
+from kanta.access import (
+    PersonAccess,
+    active_care_relationship,
+    person_access_for_professional,
+    person_for_professional,
+)
 from kanta.errors import RuleViolation
 from kanta.models import AuditCategory, Person, Professional, RegisterKind
 from professional import pharmacy_views, writing
@@ -198,41 +203,51 @@ def confirm(request):
 @professional_required
 def person(request, public_id):
     # kanta.access answers 404 (and logs the refusal) without an active care relationship of this unit.
-    person = person_for_professional(actor=request.actor, public_id=public_id, action="person.view")
-    return _render_overview(request, person, emergency_form=EmergencyAccessForm())
+    access = person_access_for_professional(actor=request.actor, public_id=public_id, action="person.view")
+    return _render_overview(request, access, emergency_form=EmergencyAccessForm())
 
 
 @require_POST
 @professional_required
 def person_emergency(request, public_id):
     """The overview again, read under the emergency rule (DOMAIN.md rule 4) with the reason given."""
-    person = person_for_professional(actor=request.actor, public_id=public_id, action="person.view")
+    access = person_access_for_professional(actor=request.actor, public_id=public_id, action="person.view")
     form = EmergencyAccessForm(request.POST)
     if not form.is_valid():
-        return _render_overview(request, person, emergency_form=form, status=400)
+        return _render_overview(request, access, emergency_form=form, status=400)
     return _render_overview(
-        request, person, emergency_form=form, emergency_reason=form.cleaned_data["reason"]
+        request, access, emergency_form=form, emergency_reason=form.cleaned_data["reason"]
     )
 
 
-def _render_overview(request, person: Person, *, emergency_form, emergency_reason: str = "", status=200):
-    gate = policy.for_professional(actor=request.actor, person=person, emergency_reason=emergency_reason)
+def _render_overview(
+    request, access: PersonAccess, *, emergency_form, emergency_reason: str = "", status=200
+):
+    person = access.person
+    # The gate builds its rules on the care relationship kanta.access has just read, not on a second read.
+    gate = policy.for_professional(
+        actor=request.actor,
+        person=person,
+        emergency_reason=emergency_reason,
+        care_relationship=access.care_relationship,
+    )
     emergency = _is_emergency(gate)
     if emergency_reason and not emergency:
         # The gate decides where the emergency rule applies (not in social welfare units).
         emergency_form.add_error("reason", _("Emergency access is not available in the unit you work in."))
         status = 400
     # The order of the reads is the order of the page: risk information before anything else. Their audit
-    # events are written together, once the last read is done.
-    with gate.audit_batch():
+    # events are written together with the person.view event of kanta.access, once the last read is done.
+    with gate.audit_batch(access.event):
         risks = gate.entries(RiskInformation, fields=OVERVIEW_RISK_FIELDS, action="risk_information.list")
         living_will, donation_will = gate.declarations() if gate.may_see_declarations else (None, None)
         diagnoses = gate.entries(Diagnosis, fields=OVERVIEW_DIAGNOSIS_FIELDS, action="diagnosis.list")
         documents = gate.documents(limit=OVERVIEW_DOCUMENTS, fields=OVERVIEW_DOCUMENT_FIELDS)
     hidden = gate.hidden_count()
     relationship = gate.care_relationship
-    if relationship is None:
-        relationship = active_care_relationship(person=person, unit=request.unit)
+    if relationship is None and access.care_relationship.is_active():
+        # the gate refused on another ground (Gate.refusal): the relationship itself still holds
+        relationship = access.care_relationship
     return render(
         request,
         "professional/person.html",
@@ -320,10 +335,13 @@ def document(request, public_id, document_id):
 @professional_required
 def document_emergency(request, public_id, document_id):
     """A document opened from the emergency overview: read under the emergency rule with the same reason."""
-    person = person_for_professional(actor=request.actor, public_id=public_id, action="person.view")
     form = EmergencyAccessForm(request.POST)
     if not form.is_valid():
-        return _render_overview(request, person, emergency_form=form, status=400)
+        access = person_access_for_professional(
+            actor=request.actor, public_id=public_id, action="person.view"
+        )
+        return _render_overview(request, access, emergency_form=form, status=400)
+    person = person_for_professional(actor=request.actor, public_id=public_id, action="person.view")
     # Where the gate does not apply the emergency rule (a social welfare unit), the ordinary rules answer.
     gate = policy.for_professional(
         actor=request.actor, person=person, emergency_reason=form.cleaned_data["reason"]

@@ -1139,6 +1139,44 @@ def test_hidden_count_counts_what_prohibitions_hide_without_naming_it(world_buil
     assert not AuditEvent.objects.exists()
 
 
+# -- a care relationship handed to the gate (the page has just read it) -------------------------------------
+
+
+def test_a_care_relationship_handed_to_the_gate_is_used_without_reading_it_again(world_builder):
+    world = world_builder()
+    viewer = prepare(world, Case("", "b_hc", {}, setup=NOTICE_HC))
+    relationship = CareRelationship.objects.get(person=world.patient, unit=viewer.unit)
+
+    with CaptureQueriesContext(connection) as captured:
+        gate = policy.for_professional(
+            actor=viewer.actor, person=world.patient, care_relationship=relationship
+        )
+
+    assert gate.care_relationship == relationship
+    assert not any('"kanta_carerelationship"' in q["sql"] for q in captured.captured_queries)
+    assert {d.title for d in gate.documents()} == set(HEALTH)
+
+
+@pytest.mark.parametrize("given", ["ended", "another unit's", "another person's"])
+def test_a_care_relationship_handed_to_the_gate_counts_only_while_it_is_the_units_active_one(
+    given, world_builder
+):
+    world = world_builder()
+    viewer = prepare(world, Case("", "b_hc", {}, setup=NOTICE_HC))
+    relationship = {
+        "ended": lambda: care(world.patient, viewer.unit, "ended"),
+        "another unit's": lambda: care(world.patient, UnitFactory(), "active"),
+        "another person's": lambda: care(PersonFactory(), viewer.unit, "active"),
+    }[given]()
+
+    gate = policy.for_professional(actor=viewer.actor, person=world.patient, care_relationship=relationship)
+
+    assert gate.refusal == "no care relationship"
+    assert gate.documents() == []
+    (event,) = AuditEvent.objects.filter(action="documents.list")
+    assert (event.outcome, event.reason_text) == (AuditOutcome.REFUSED, "no care relationship")
+
+
 # -- fail closed --------------------------------------------------------------------------------------------
 
 

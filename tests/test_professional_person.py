@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -300,6 +302,28 @@ def test_person_page_shows_the_header_and_the_care_relationship(patient, treatin
     assert "Deceased" not in page
 
 
+def test_person_page_writes_the_person_view_and_its_reads_in_one_insert(
+    patient, treating_doctor, health_centre
+):
+    care_relationship(patient, health_centre)
+    client = signed_in(treating_doctor)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(person_page(patient))
+
+    assert response.status_code == 200
+    inserts = [
+        q["sql"] for q in captured.captured_queries if q["sql"].startswith('INSERT INTO "kanta_auditevent"')
+    ]
+    assert len(inserts) == 1
+    first = AuditEvent.objects.filter(person=patient).order_by("id").first()
+    assert (first.action, first.outcome, first.legal_basis) == (
+        "person.view",
+        AuditOutcome.ALLOWED,
+        LegalBasis.CARE_RELATIONSHIP,
+    )
+
+
 def test_person_page_warns_of_non_disclosure_and_death(treating_doctor, health_centre):
     person = PersonFactory(
         identity_code="131052-308T", non_disclosure=True, date_of_death=datetime.date(2024, 3, 5)
@@ -330,10 +354,11 @@ def test_person_page_runs_a_bounded_number_of_queries(
     care_relationship(patient, health_centre)
     client = signed_in(treating_doctor)
 
-    # Session, user, OTP device, professional, unit; person, care relationship, audit insert (in a
-    # savepoint under the test transaction); the disclosure gate's facts and its reads of an empty record
-    # (tests/test_professional_records.py budgets a full one); the relationship for the page; the session save.
-    with django_assert_max_num_queries(29):
+    # Session, user, OTP device, the professional with the unit; person, care relationship; the disclosure
+    # gate's facts (the care relationship reused) and its reads of an empty record
+    # (tests/test_professional_records.py budgets a full one); one audit insert for the person.view event and
+    # the reads (in a savepoint under the test transaction); the session save.
+    with django_assert_max_num_queries(22):
         response = client.get(person_page(patient))
 
     assert response.status_code == 200
