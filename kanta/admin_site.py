@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
 from kanta import audit
-from kanta.lockout import count_failure, is_locked_out, verified_device
-from kanta.models import AuditCategory, AuditOutcome
+from kanta.lockout import is_locked_out, record_refused_sign_in, verified_device
+from kanta.models import AuditCategory
 
 
 class AdminSignInForm(AdminAuthenticationForm):
@@ -57,20 +57,7 @@ class AdminSignInForm(AdminAuthenticationForm):
         return self.cleaned_data
 
     def _refuse(self, username: str, *, lockout: bool):
-        actor = self._actor()
-        # Its own transaction: the refusal is kept whatever happens to the request afterwards.
-        with transaction.atomic():
-            if not lockout:
-                count_failure(username, actor.client_address)
-            audit.record(
-                actor=actor,
-                action="admin.login",
-                category=AuditCategory.AUTHENTICATION,
-                outcome=AuditOutcome.REFUSED,
-                object_type="username",
-                object_ids=[username],
-                reason_text="lockout" if lockout else "",
-            )
+        record_refused_sign_in(self._actor(), action="admin.login", username=username, lockout=lockout)
         raise ValidationError(
             self.error_messages["locked_out" if lockout else "invalid_login"],
             code="locked_out" if lockout else "invalid_login",

@@ -73,34 +73,10 @@ class Actor:
         )
 
 
-def record(
-    *,
-    actor: Actor,
-    action: str,
-    category: str,
-    outcome: str = AuditOutcome.ALLOWED,
-    person: Person | None = None,
-    data_type: str = "",
-    object_type: str = "",
-    object_ids: Iterable[object] = (),
-    purpose: str = "",
-    legal_basis: str = "",
-    reason_text: str = "",
-) -> AuditEvent:
-    """Write one audit event. Call it inside the transaction of what it describes."""
-    event = event_for(
-        actor=actor,
-        action=action,
-        category=category,
-        outcome=outcome,
-        person=person,
-        data_type=data_type,
-        object_type=object_type,
-        object_ids=object_ids,
-        purpose=purpose,
-        legal_basis=legal_basis,
-        reason_text=reason_text,
-    )
+def record(**fields) -> AuditEvent:
+    """Write one audit event (the arguments of `event_for`). Call it inside the transaction of what it
+    describes."""
+    event = event_for(**fields)
     event.save(force_insert=True)
     return event
 
@@ -159,27 +135,20 @@ def record_per_person(
     purpose: str = "",
 ) -> list[AuditEvent]:
     """One event per person for a list that shows several people (e.g. a unit's queue), in one INSERT."""
-    events = [
-        AuditEvent(
-            user=actor.user,
-            professional=actor.professional,
-            organisation=actor.organisation,
-            unit=actor.unit,
+    return record_all(
+        event_for(
+            actor=actor,
             person=person,
             action=action,
             category=category,
-            outcome=AuditOutcome.ALLOWED,
             data_type=data_type,
             object_type=object_type,
-            object_ids=[str(i) for i in object_ids],
+            object_ids=object_ids,
             purpose=purpose,
             legal_basis=legal_basis,
-            client_address=actor.client_address,
-            user_agent=actor.user_agent,
         )
         for person, object_ids in reads
-    ]
-    return AuditEvent.objects.bulk_create(events)
+    )
 
 
 def record_refusal(

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kanta.models import LoginFailure, User
+from kanta import audit
+from kanta.models import AuditCategory, AuditOutcome, LoginFailure, User
 
 
 def is_locked_out(username: str) -> bool:
@@ -24,8 +25,21 @@ def is_locked_out(username: str) -> bool:
     return recent.count() >= settings.LOGIN_FAILURE_LIMIT
 
 
-def count_failure(username: str, client_address: str | None) -> None:
-    LoginFailure.objects.create(username=username, client_address=client_address)
+def record_refused_sign_in(actor: audit.Actor, *, action: str, username: str, lockout: bool) -> None:
+    """Count the failure (unless the lockout itself refused) and audit the refusal, in a transaction of
+    their own: both are kept whatever happens to the request afterwards."""
+    with transaction.atomic():
+        if not lockout:
+            LoginFailure.objects.create(username=username, client_address=actor.client_address)
+        audit.record(
+            actor=actor,
+            action=action,
+            category=AuditCategory.AUTHENTICATION,
+            outcome=AuditOutcome.REFUSED,
+            object_type="username",
+            object_ids=[username],
+            reason_text="lockout" if lockout else "",
+        )
 
 
 def verified_device(user: User, token: str) -> TOTPDevice | None:

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from kanta import audit
-from kanta.lockout import count_failure, is_locked_out, verified_device
-from kanta.models import AuditCategory, AuditOutcome, Professional, User
+from kanta.lockout import is_locked_out, record_refused_sign_in, verified_device
+from kanta.models import AuditCategory, Professional, User
 
 WRONG_CREDENTIALS = _("Username, password or one-time code is wrong.")
 LOCKED_OUT = _("Too many failed sign-in attempts. Try again later.")
@@ -39,19 +39,7 @@ def _refuse(
         client_address=request.META.get("REMOTE_ADDR") or None,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
     )
-    # Its own transaction: the refusal is kept whatever happens to the request afterwards.
-    with transaction.atomic():
-        if not lockout:  # a refusal by the lockout itself is not counted again (kanta.lockout)
-            count_failure(username, actor.client_address)
-        audit.record(
-            actor=actor,
-            action="professional.login",
-            category=AuditCategory.AUTHENTICATION,
-            outcome=AuditOutcome.REFUSED,
-            object_type="username",
-            object_ids=[username],
-            reason_text="lockout" if lockout else "",
-        )
+    record_refused_sign_in(actor, action="professional.login", username=username, lockout=lockout)
     raise SignInRefused(LOCKED_OUT if lockout else WRONG_CREDENTIALS)
 
 
