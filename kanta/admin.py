@@ -19,7 +19,6 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import connections, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -51,20 +50,21 @@ from kanta.models import (
     Unit,
     User,
 )
+from kanta.paging import CappedPaginator
 
 # -- shared pieces -----------------------------------------------------------------------------------------
 
 
-class LargeTablePaginator(Paginator):
+class LargeTablePaginator(CappedPaginator):
     """Pages a table too large to count.
 
     The changelist needs a row count to draw its page links, and an exact ``COUNT(*)`` over millions or
     billions of rows takes seconds to minutes. An unfiltered list takes PostgreSQL's own estimate of the table
-    size; a filtered one counts at most ``count_limit`` rows (nobody pages further; narrow the filter).
+    size; a filtered one counts at most ``cap`` rows (nobody pages further; narrow the filter).
     """
 
     estimate_from = 100_000
-    count_limit = 100_000
+    cap = 100_000
 
     @cached_property
     def count(self) -> int:
@@ -80,7 +80,7 @@ class LargeTablePaginator(Paginator):
             # reltuples is -1 before the first ANALYZE, and small tables are cheap to count exactly.
             if row and row[0] >= self.estimate_from:
                 return row[0]
-        return queryset.order_by()[: self.count_limit].count()
+        return super().count
 
 
 class LargeTableAdmin(admin.ModelAdmin):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,11 +20,14 @@ from archive import services
 from kanta import audit
 from kanta.errors import RuleViolation
 from kanta.models import AuditCategory, DataType, LegalBasis, Profession, Register, RegisterKind
+from kanta.paging import CappedPaginator
 from professional import writing
 from professional.decorators import professional_required
 from professional.forms import ArchiveFilterForm, DocumentMetadataForm, FileDocumentForm
 
 DOCUMENTS_PER_PAGE = 25
+# A register holds millions of documents: the list counts the first 10,000 (400 pages); the filter narrows it.
+ARCHIVE_LIST_CAP = 10_000
 PURPOSE = services.REGISTER_MANAGEMENT
 
 
@@ -70,7 +72,9 @@ def archive_documents(request):
     filters = ArchiveFilterForm(request.GET or None)
     service_task = filters.cleaned_data["service_task"] if filters.is_valid() else ""
     documents = archive_selectors.register_documents(register=register, service_task=service_task or None)
-    page = Paginator(documents, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(documents, DOCUMENTS_PER_PAGE, cap=ARCHIVE_LIST_CAP).get_page(
+        request.GET.get("page")
+    )
     if page.object_list:
         _record_read(request, action="register.documents.list", documents=page.object_list)
     query = request.GET.copy()

@@ -18,7 +18,6 @@ import datetime
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -32,6 +31,7 @@ from kanta import audit
 from kanta.access import person_for_professional
 from kanta.errors import RuleViolation
 from kanta.models import DataType, LegalBasis, Person
+from kanta.paging import CappedPaginator
 from prescriptions import rules, selectors, services
 from prescriptions.models import (
     DISPENSABLE_STATUSES,
@@ -367,7 +367,7 @@ def renewals(request):
     may_handle = _may_prescribe(request)
     page = None
     if may_handle:
-        page = Paginator(selectors.renewal_queue(request.unit), QUEUE_PAGE_SIZE).get_page(
+        page = CappedPaginator(selectors.renewal_queue(request.unit), QUEUE_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         # Through the gate: every person listed gets an audit event of the read.

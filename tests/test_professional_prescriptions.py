@@ -9,11 +9,14 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from consents.models import PrescriptionDenial
 from kanta.models import AuditEvent, AuditOutcome, LegalBasis, Profession
+from kanta.paging import CappedPaginator
 from prescriptions import rules
 from prescriptions.models import (
     AmountKind,
@@ -23,6 +26,7 @@ from prescriptions.models import (
     PrescriptionStatus,
     RenewalStatus,
 )
+from professional import prescription_views
 from tests.factories import OrganisationFactory, PersonFactory, ProfessionalFactory, UnitFactory
 from tests.factories_prescriptions import (
     DispensingFactory,
@@ -643,6 +647,43 @@ def test_the_renewal_queue_runs_a_bounded_number_of_queries(
     assert len(re.findall(r'href="/professional/renewals/[0-9a-f-]{36}/"', page_of(response))) == min(
         count, 25
     )
+
+
+def test_a_long_queue_is_counted_only_up_to_its_cap_and_says_so(unit, treating_doctor, monkeypatch):
+    """A unit with thousands of open requests: the page counts at most `cap` of them (LIMIT in the COUNT)."""
+    monkeypatch.setattr(CappedPaginator, "cap", 4)
+    monkeypatch.setattr(prescription_views, "QUEUE_PAGE_SIZE", 2)
+    now = timezone.now()
+    for index in range(6):
+        RenewalRequestFactory(
+            prescription=dispensed(written_by(unit, PersonFactory(), medicine_name=f"Lääke {index}")),
+            sent_at=now - datetime.timedelta(hours=10 - index),
+        )
+    client = signed_in(treating_doctor)
+
+    first = page_of(client.get(RENEWALS))
+    beyond = page_of(client.get(RENEWALS, {"page": 3}))
+    with CaptureQueriesContext(connection) as queries:  # the last request: each one resets the query log
+        last = page_of(client.get(RENEWALS, {"page": 2}))
+
+    assert "Page 1 of the first 2 (the rest not counted)" in first
+    assert "Lääke 0" in first and "Lääke 1" in first and "Lääke 2" not in first
+    assert "Lääke 2" in last and "Lääke 3" in last and "Next" not in last
+    assert "Lääke 2" in beyond  # past the counted pages: the last counted page
+    count = next(q["sql"] for q in queries if "COUNT(*)" in q["sql"])
+    assert "LIMIT 5" in count
+
+
+def test_a_queue_within_its_cap_shows_the_exact_page_count(unit, treating_doctor, monkeypatch):
+    monkeypatch.setattr(prescription_views, "QUEUE_PAGE_SIZE", 2)
+    for index in range(3):
+        RenewalRequestFactory(
+            prescription=dispensed(written_by(unit, PersonFactory(), medicine_name=f"Lääke {index}"))
+        )
+
+    page = page_of(signed_in(treating_doctor).get(RENEWALS))
+
+    assert "Page 1 of 2" in page and "not counted" not in page
 
 
 def test_the_detail_page_runs_a_bounded_number_of_queries(
